@@ -1,0 +1,27 @@
+#!/bin/sh
+# The harness itself: exit status carried out of the guest, a kernel WARNING
+# fails a run whose command succeeded, a hung guest is killed at the timeout
+# with the last kernel log lines shown.  Runs on the host.
+set -u
+runner=$1
+kernel=$2
+fail=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+"$runner" --kernel "$kernel" --display none -- sh -c 'echo hello; exit 7' >"$out" 2>&1
+rc=$?
+grep -q '^hello$' "$out" && [ $rc = 7 ] || { echo "FAIL: status 7 came back as $rc"; cat "$out"; fail=1; }
+
+"$runner" --kernel "$kernel" --display none -- sh -c 'echo "WARNING: CPU: 0 PID: 1 at injected by harness-selftest" >/dev/kmsg' >"$out" 2>&1
+rc=$?
+grep -q 'kernel log shows problems' "$out" && [ $rc = 1 ] ||
+	{ echo "FAIL: an injected kernel WARNING gave status $rc"; cat "$out"; fail=1; }
+
+"$runner" --kernel "$kernel" --display none --timeout 25 -- sleep 1000 >"$out" 2>&1
+rc=$?
+grep -q 'timeout: the guest did not finish within 25 s' "$out" && grep -q 'last kernel log lines' "$out" &&
+	[ $rc = 124 ] || { echo "FAIL: a hung guest gave status $rc"; cat "$out"; fail=1; }
+
+[ $fail = 0 ] && echo "harness: status, kernel-log check and timeout all behave"
+exit $fail
