@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dmapipe-cam: a camera on a display, zero-copy, through libdmapipe.
+ * See --help; exit codes: 0 done (frames reached or interrupted),
+ * 1 a device or pipeline error, 2 bad usage.
+ */
+#include <dmapipe/dmapipe.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <getopt.h>
+#include <string>
+#include <unistd.h>
+
+using namespace dmapipe;
+
+static Pipeline *running;
+
+static void onSignal(int)
+{
+	if (running)
+		running->stop();
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dmapipe-cam [OPTIONS]\n"
+		"Shows a V4L2 camera on a KMS display with no copy of the frames: both devices\n"
+		"share the same dma-bufs, and each frame's buffer goes back to the camera only\n"
+		"after the display has flipped away from it.\n"
+		"\n"
+		"  --camera PATH|NAME    capture device: /dev/videoN, or a driver or card name\n"
+		"                        (default: the first capture device)\n"
+		"  --display PATH|DRIVER KMS device: /dev/dri/cardN or a driver name such as\n"
+		"                        cirrus or vkms (default: the first with a connected display)\n"
+		"  --size WxH            capture size (default: the camera's current size)\n"
+		"  --format FOURCC       pixel format by DRM name (XRGB8888) or fourcc (XR24, YUYV)\n"
+		"                        (default: the camera's first format the display scans out)\n"
+		"  --alloc STRATEGY      who exports the buffers: capbuf (the capbuf module's heap),\n"
+		"                        heap[:NAME] (a dma-heap), udmabuf, v4l2 (the camera, via\n"
+		"                        VIDIOC_EXPBUF), dumb (the display's dumb buffers) or auto\n"
+		"                        (default: capbuf if loaded, else dumb, else v4l2)\n"
+		"  --buffers N           buffers shared by camera and display (default 6, at least 4)\n"
+		"  --frames N            stop after N displayed frames (default: until Ctrl-C)\n"
+		"  --check MODE          set capbuf's CPU access checker: off, warn or strict\n"
+		"  --stats-interval S    status every S seconds (default 1; 0 = only at exit)\n"
+		"  --list                list cameras, displays, heaps and the path each pairing takes\n"
+		"  --help, --version\n"
+		"\n"
+		"While running, one status line (fps, drops, latency from capture timestamp to\n"
+		"page flip, the buffer path) is refreshed on a terminal, printed line by line\n"
+		"otherwise; a summary follows at exit.\n"
+		"\n"
+		"Exit status: 0 when the frames were shown or the run was interrupted (SIGINT,\n"
+		"SIGTERM); 1 on a device or pipeline error (the message says what to do);\n"
+		"2 on bad usage.\n");
+}
+
+static bool parseSize(const char *s, uint32_t *w, uint32_t *h)
+{
+	char *end;
+	unsigned long a = strtoul(s, &end, 10);
+	if (end == s || (*end != 'x' && *end != 'X'))
+		return false;
+	const char *t = end + 1;
+	unsigned long b = strtoul(t, &end, 10);
+	if (end == t || *end || !a || !b || a > 16384 || b > 16384)
+		return false;
+	*w = uint32_t(a);
+	*h = uint32_t(b);
+	return true;
+}
+
+static bool parseCount(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *end || errno || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+static int list()
+{
+	printf("Cameras:\n");
+	auto cams = listCaptureDevices();
+	if (cams.empty())
+		printf("  (none under /dev/video*)\n");
+	for (const auto &c : cams) {
+		printf("  %s  driver %s, card \"%s\"\n", c.path.c_str(), c.driver.c_str(), c.card.c_str());
+		try {
+			V4l2Capture cap(c.path);
+			CaptureFormat cur = cap.currentFormat();
+			printf("    current %s %ux%u, %s, DMABUF import %s\n", fourccToString(cur.v4l2Fourcc).c_str(),
+			       cur.width, cur.height, cap.multiplanar() ? "multi-planar" : "single-planar",
+			       cap.supportsDmabufImport() ? "yes" : "no");
+			printf("    formats:");
+			for (uint32_t f : cap.formats()) {
+				auto pf = formatFromV4l2(f);
+				printf(" %s%s%s%s", fourccToString(f).c_str(), pf ? "(" : "", pf ? pf->name : "", pf ? ")" : "");
+			}
+			printf("\n");
+		} catch (const Error &e) {
+			printf("    %s\n", e.what());
+		}
+	}
+	printf("Displays:\n");
+	auto displays = listDisplayDevices();
+	if (displays.empty())
+		printf("  (none under /dev/dri)\n");
+	for (const auto &d : displays) {
+		printf("  %s  driver %s, connectors:", d.path.c_str(), d.driver.c_str());
+		for (const auto &c : d.connectors)
+			printf(" %s", c.c_str());
+		printf("\n");
+	}
+	printf("dma-heaps:");
+	auto heaps = listHeaps();
+	for (const auto &h : heaps)
+		printf(" %s", h.c_str());
+	printf("%s\nudmabuf: %s\n", heaps.empty() ? " (none: load capbuf for /dev/dma_heap/capbuf)" : "",
+	       haveUdmabuf() ? "yes" : "no");
+
+	printf("Pairings (auto):\n");
+	for (const auto &c : cams) {
+		for (const auto &d : displays) {
+			try {
+				V4l2Capture cap(c.path);
+				KmsDisplay disp(d.path);
+				auto f = commonFormat(cap.formats(), disp.formats());
+				bool imports = cap.supportsDmabufImport();
+				bool capbuf = false;
+				for (const auto &h : heaps)
+					capbuf |= h == "capbuf";
+				const char *alloc = imports ? (capbuf ? "capbuf" : "dumb") : "v4l2";
+				printf("  %s -> %s %s: %s, alloc %s\n", c.path.c_str(), d.path.c_str(),
+				       disp.connectorName().c_str(), f ? f->name : "no common format (needs conversion)",
+				       alloc);
+			} catch (const Error &e) {
+				printf("  %s -> %s: %s\n", c.path.c_str(), d.path.c_str(), e.what());
+			}
+		}
+	}
+	return 0;
+}
+
+static bool setCheck(const std::string &mode)
+{
+	std::ofstream f("/sys/module/capbuf/parameters/check");
+	if (!f) {
+		fprintf(stderr, "dmapipe-cam: --check needs the capbuf module loaded (and root)\n");
+		return false;
+	}
+	f << mode;
+	f.flush();
+	if (!f) {
+		fprintf(stderr, "dmapipe-cam: capbuf refused check=%s\n", mode.c_str());
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CAMERA = 256, OPT_DISPLAY, OPT_SIZE, OPT_FORMAT, OPT_ALLOC, OPT_BUFFERS, OPT_FRAMES,
+	       OPT_CHECK, OPT_STATS, OPT_LIST, OPT_HELP, OPT_VERSION };
+	static const option opts[] = {
+		{ "camera", required_argument, nullptr, OPT_CAMERA },
+		{ "display", required_argument, nullptr, OPT_DISPLAY },
+		{ "size", required_argument, nullptr, OPT_SIZE },
+		{ "format", required_argument, nullptr, OPT_FORMAT },
+		{ "alloc", required_argument, nullptr, OPT_ALLOC },
+		{ "buffers", required_argument, nullptr, OPT_BUFFERS },
+		{ "frames", required_argument, nullptr, OPT_FRAMES },
+		{ "check", required_argument, nullptr, OPT_CHECK },
+		{ "stats-interval", required_argument, nullptr, OPT_STATS },
+		{ "list", no_argument, nullptr, OPT_LIST },
+		{ "help", no_argument, nullptr, OPT_HELP },
+		{ "version", no_argument, nullptr, OPT_VERSION },
+		{},
+	};
+	PipelineConfig cfg;
+	std::string check;
+	double statsInterval = 1.0;
+	bool doList = false;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, nullptr)) != -1) {
+		uint64_t n;
+		switch (c) {
+		case OPT_CAMERA:
+			cfg.camera = optarg;
+			break;
+		case OPT_DISPLAY:
+			cfg.display = optarg;
+			break;
+		case OPT_SIZE:
+			if (!parseSize(optarg, &cfg.width, &cfg.height)) {
+				fprintf(stderr, "dmapipe-cam: --size wants WxH, such as 640x480 (got \"%s\")\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_FORMAT:
+			if (!formatFromString(optarg)) {
+				fprintf(stderr, "dmapipe-cam: unknown format \"%s\"; known:", optarg);
+				for (const auto &f : pixelFormats())
+					fprintf(stderr, " %s", f.name);
+				fprintf(stderr, "\n");
+				return 2;
+			}
+			cfg.format = optarg;
+			break;
+		case OPT_ALLOC: {
+			std::string a = optarg;
+			if (a.rfind("heap:", 0) == 0) {
+				cfg.alloc = AllocStrategy::Heap;
+				cfg.heap = a.substr(5);
+			} else if (auto s = allocStrategyFromString(a)) {
+				cfg.alloc = *s;
+			} else {
+				fprintf(stderr, "dmapipe-cam: --alloc wants capbuf, heap[:NAME], udmabuf, v4l2, dumb "
+						"or auto (got \"%s\")\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_BUFFERS:
+			if (!parseCount(optarg, &n) || n < 4 || n > 32) {
+				fprintf(stderr, "dmapipe-cam: --buffers wants 4 to 32 (got \"%s\")\n", optarg);
+				return 2;
+			}
+			cfg.buffers = unsigned(n);
+			break;
+		case OPT_FRAMES:
+			if (!parseCount(optarg, &n) || n == 0) {
+				fprintf(stderr, "dmapipe-cam: --frames wants a positive count (got \"%s\")\n", optarg);
+				return 2;
+			}
+			cfg.frames = n;
+			break;
+		case OPT_CHECK:
+			check = optarg;
+			if (check != "off" && check != "warn" && check != "strict") {
+				fprintf(stderr, "dmapipe-cam: --check wants off, warn or strict (got \"%s\")\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_STATS: {
+			char *end;
+			statsInterval = strtod(optarg, &end);
+			if (end == optarg || *end || statsInterval < 0 || statsInterval > 3600) {
+				fprintf(stderr, "dmapipe-cam: --stats-interval wants seconds, 0 to 3600 (got \"%s\")\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_LIST:
+			doList = true;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("dmapipe-cam %s\n", DMAPIPE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "dmapipe-cam: unknown or incomplete option \"%s\"; see --help\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dmapipe-cam: unexpected argument \"%s\"; see --help\n", argv[optind]);
+		return 2;
+	}
+	if (doList)
+		return list();
+	if (!check.empty() && !setCheck(check))
+		return 1;
+
+	try {
+		Pipeline p(cfg);
+		const CaptureFormat &f = p.captureFormat();
+		fprintf(stderr, "camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
+			p.capture().path().c_str(), p.capture().driver().c_str(), f.format.name, f.width, f.height,
+			p.display().path().c_str(), p.display().driver().c_str(), p.display().connectorName().c_str(),
+			p.layout().describe(f.width, f.height).c_str(), allocStrategyName(p.allocStrategy()),
+			p.buffers().size(), p.allocReason().c_str(), p.pathDescription().c_str());
+
+		bool tty = isatty(STDOUT_FILENO);
+		std::string path = p.pathDescription();
+		if (statsInterval > 0) {
+			p.statsIntervalNs = uint64_t(statsInterval * 1e9);
+			p.onStats = [&](const Stats &s) {
+				char line[256];
+				snprintf(line, sizeof(line), "%.1f fps, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
+					 s.fps(monotonicNs()), (unsigned long long)(s.displayDrops + s.captureDrops),
+					 s.latencyMs(50), s.latencyMs(99), path.c_str());
+				if (tty)
+					printf("\r\033[K%s", line);
+				else
+					printf("%s\n", line);
+				fflush(stdout);
+			};
+		}
+		running = &p;
+		struct sigaction sa = {};
+		sa.sa_handler = onSignal;
+		sigaction(SIGINT, &sa, nullptr);
+		sigaction(SIGTERM, &sa, nullptr);
+		p.run();
+		running = nullptr;
+		if (tty && statsInterval > 0)
+			printf("\n");
+		printf("%s\n", p.stats().summary(monotonicNs()).c_str());
+	} catch (const std::exception &e) {
+		running = nullptr;
+		fprintf(stderr, "dmapipe-cam: %s\n", e.what());
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <dmapipe/allocator.h>
+#include <dmapipe/buffer.h>
+#include <dmapipe/fd.h>
+
+namespace dmapipe {
+
+/* A display mode size as the connector lists it. */
+struct ModeSize {
+	uint32_t width, height;
+	bool preferred = false;
+};
+
+/* Where a frame goes on screen: the mode, and the plane's destination rectangle. */
+struct DisplayLayout {
+	uint32_t modeWidth = 0, modeHeight = 0;
+	bool customMode = false; /* a mode we made with the frame's size */
+	int32_t x = 0, y = 0;
+	uint32_t w = 0, h = 0;   /* destination; the source is always the whole frame */
+
+	bool scaled(uint32_t frameW, uint32_t frameH) const { return w != frameW || h != frameH; }
+	std::string describe(uint32_t frameW, uint32_t frameH) const;
+	bool operator==(const DisplayLayout &o) const;
+};
+
+/*
+ * Layouts to try, best first: a listed mode of the frame's size; a mode we
+ * make with the frame's size; the preferred mode with the frame centred;
+ * the preferred mode with the frame scaled to fit (aspect kept), then to
+ * fill. The display's TEST_ONLY commit picks the first it accepts.
+ */
+std::vector<DisplayLayout> layoutCandidates(uint32_t frameW, uint32_t frameH,
+					    const std::vector<ModeSize> &modes);
+
+/*
+ * A KMS device driven with atomic commits: one connector, its CRTC and a
+ * primary plane that scans out dma-bufs imported through PRIME. The state
+ * it found is put back when it is destroyed.
+ */
+class KmsDisplay
+{
+public:
+	/* A path ("/dev/dri/card0"), a driver name ("cirrus", "vkms"), or "" for the first with a connected display. */
+	explicit KmsDisplay(const std::string &pathOrDriver);
+	~KmsDisplay();
+	KmsDisplay(const KmsDisplay &) = delete;
+	KmsDisplay &operator=(const KmsDisplay &) = delete;
+
+	const std::string &path() const { return path_; }
+	const std::string &driver() const { return driver_; }
+	int fd() const { return fd_.get(); }
+	/* "Virtual-1", "VGA-1" */
+	std::string connectorName() const;
+	/* DRM fourccs the chosen plane scans out. */
+	const std::vector<uint32_t> &formats() const { return formats_; }
+	const std::vector<ModeSize> &modes() const { return modes_; }
+
+	/* Dumb buffers exported with PRIME: the display is the exporter. */
+	std::unique_ptr<Allocator> dumbAllocator();
+
+	/*
+	 * Chooses the layout for frames like sample with TEST_ONLY commits.
+	 * Throws with what the display accepts when nothing fits.
+	 */
+	DisplayLayout configure(const DmaBuffer &sample);
+	const DisplayLayout &layout() const { return layout_; }
+
+	/* The framebuffer for a buffer, imported on first use and cached by its identity. */
+	uint32_t framebuffer(const DmaBuffer &buffer);
+	void releaseFramebuffer(const DmaBuffer &buffer);
+	size_t framebufferCount() const { return fbs_.size(); }
+
+	/* Non-blocking page flip to buffer; its completion comes through handleEvents(). */
+	void commit(const DmaBuffer &buffer);
+	bool flipPending() const { return pending_; }
+	/* Reads DRM events; onFlip(CLOCK_MONOTONIC ns) for each completed flip. */
+	void handleEvents(const std::function<void(uint64_t)> &onFlip);
+	/* Sync file of the last commit's scanout start (OUT_FENCE_PTR), -1 if none. */
+	int lastOutFence() const { return outFence_.get(); }
+
+	/* Puts the saved CRTC, plane and connector state back (also done by the destructor). */
+	void restore();
+
+private:
+	struct Saved;
+	struct Props;
+
+	bool open(const std::string &path, bool needConnected);
+	bool pickPipe();
+	int atomicCommit(const DmaBuffer &buffer, const DisplayLayout &layout, uint32_t flags);
+	void save();
+
+	UniqueFd fd_;
+	std::string path_, driver_;
+	uint32_t connector_ = 0, crtc_ = 0, plane_ = 0;
+	uint32_t connectorType_ = 0, connectorTypeId_ = 0;
+	unsigned crtcIndex_ = 0;
+	std::vector<uint32_t> formats_;
+	std::vector<ModeSize> modes_;
+	std::unique_ptr<Props> props_;
+	std::unique_ptr<Saved> saved_;
+	DisplayLayout layout_;
+	uint32_t modeBlob_ = 0;
+	bool modeSet_ = false;
+	bool pending_ = false;
+	std::map<uint64_t, uint32_t> fbs_; /* buffer id -> fb id */
+	UniqueFd outFence_;
+	bool haveOutFence_ = false;
+};
+
+struct DisplayDeviceInfo {
+	std::string path, driver;
+	std::vector<std::string> connectors; /* "VGA-1 (connected)" */
+};
+std::vector<DisplayDeviceInfo> listDisplayDevices();
+
+} /* namespace dmapipe */

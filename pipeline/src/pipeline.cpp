@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dmapipe/pipeline.h"
+#include "dmapipe/error.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace dmapipe {
+
+const char *allocStrategyName(AllocStrategy s)
+{
+	switch (s) {
+	case AllocStrategy::Auto:
+		return "auto";
+	case AllocStrategy::Capbuf:
+		return "capbuf";
+	case AllocStrategy::Heap:
+		return "heap";
+	case AllocStrategy::Udmabuf:
+		return "udmabuf";
+	case AllocStrategy::V4l2:
+		return "v4l2";
+	case AllocStrategy::Dumb:
+		return "dumb";
+	}
+	return "?";
+}
+
+std::optional<AllocStrategy> allocStrategyFromString(const std::string &s)
+{
+	for (auto a : { AllocStrategy::Auto, AllocStrategy::Capbuf, AllocStrategy::Heap,
+			AllocStrategy::Udmabuf, AllocStrategy::V4l2, AllocStrategy::Dumb })
+		if (s == allocStrategyName(a))
+			return a;
+	return std::nullopt;
+}
+
+static bool have(const std::vector<uint32_t> &v, uint32_t x)
+{
+	return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+static std::string names(const std::vector<uint32_t> &codes)
+{
+	std::string s;
+	for (uint32_t c : codes)
+		s += (s.empty() ? "" : " ") + fourccToString(c);
+	return s;
+}
+
+Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
+{
+	if (config.buffers < 4)
+		throw Error("buffers: " + std::to_string(config.buffers) +
+			    " is too few (one on screen, one flipping, one waiting, one capturing: at least 4)");
+	stopFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!stopFd_)
+		throwErrno("eventfd", "pipeline");
+
+	capture_ = std::make_unique<V4l2Capture>(config.camera);
+	display_ = std::make_unique<KmsDisplay>(config.display);
+
+	/* The format: asked for, or the camera's first that the display scans out. */
+	std::vector<uint32_t> camFormats = capture_->formats();
+	std::optional<PixelFormat> pf;
+	if (!config.format.empty()) {
+		pf = formatFromString(config.format);
+		if (!pf)
+			throw Error("unknown pixel format \"" + config.format + "\"");
+		bool cam = have(camFormats, pf->v4l2) || (pf->v4l2Mplane && have(camFormats, pf->v4l2Mplane));
+		if (!cam)
+			throw Error(capture_->path() + " (" + capture_->driver() + ") does not capture " +
+				    pf->name + "; it offers " + names(camFormats));
+		if (!have(display_->formats(), pf->drm))
+			throw Error(display_->path() + " (" + display_->driver() + ") cannot scan out " +
+				    pf->name + "; it takes " + names(display_->formats()) +
+				    " (a conversion stage would be needed)");
+	} else {
+		pf = commonFormat(camFormats, display_->formats());
+		if (!pf)
+			throw Error("no pixel format both ends take: " + capture_->path() + " (" +
+				    capture_->driver() + ") offers " + names(camFormats) + "; " +
+				    display_->path() + " (" + display_->driver() + ") takes " +
+				    names(display_->formats()) + " (a conversion stage would be needed)");
+	}
+	uint32_t v4l2Code = have(camFormats, pf->v4l2) ? pf->v4l2 : pf->v4l2Mplane;
+	format_ = capture_->setFormat(v4l2Code, config.width, config.height);
+	if ((config.width && format_.width != config.width) ||
+	    (config.height && format_.height != config.height))
+		throw Error(capture_->path() + " (" + capture_->driver() + ") does not capture " +
+			    std::to_string(config.width) + "x" + std::to_string(config.height) +
+			    "; nearest it offers is " + std::to_string(format_.width) + "x" +
+			    std::to_string(format_.height));
+
+	double fps = config.fps;
+	if (fps <= 0) {
+		fps = 30;
+		auto rates = capture_->frameRates(format_.v4l2Fourcc, format_.width, format_.height);
+		if (!rates.empty()) {
+			double best = 0;
+			for (double r : rates)
+				if (r <= 30.01 && r > best)
+					best = r;
+			fps = best > 0 ? best : *std::min_element(rates.begin(), rates.end());
+		}
+	}
+	frameRate_ = capture_->setFrameRate(fps);
+
+	chooseStrategy(config);
+	allocate(config);
+
+	/* Layout, and every framebuffer up front: the steady state adds none. */
+	display_->configure(*buffers_[0]);
+	for (const auto &b : buffers_)
+		display_->framebuffer(*b);
+}
+
+Pipeline::~Pipeline()
+{
+	try {
+		if (capture_ && capture_->streaming())
+			capture_->stop();
+	} catch (const Error &) {
+	}
+	mappings_.clear();
+	display_.reset(); /* restores the previous CRTC state, removes our framebuffers */
+	buffers_.clear();
+	capture_.reset();
+}
+
+void Pipeline::chooseStrategy(const PipelineConfig &config)
+{
+	strategy_ = config.alloc;
+	bool camImports = capture_->supportsDmabufImport();
+	if (strategy_ != AllocStrategy::Auto) {
+		allocReason_ = std::string("asked for ") + allocStrategyName(strategy_);
+		if (strategy_ != AllocStrategy::V4l2 && !camImports)
+			throw Error(capture_->path() + " (" + capture_->driver() +
+				    ") cannot import dma-bufs (no V4L2_MEMORY_DMABUF): use --alloc v4l2");
+		return;
+	}
+	std::vector<std::string> heaps = listHeaps();
+	if (camImports && std::find(heaps.begin(), heaps.end(), "capbuf") != heaps.end()) {
+		strategy_ = AllocStrategy::Capbuf;
+		allocReason_ = "capbuf is loaded: a neutral exporter both devices import, with "
+			       "CPU access that follows the dma-buf sync protocol";
+	} else if (camImports) {
+		strategy_ = AllocStrategy::Dumb;
+		allocReason_ = "no capbuf heap; the display exports dumb buffers and " +
+			       capture_->driver() + " imports them";
+	} else {
+		strategy_ = AllocStrategy::V4l2;
+		allocReason_ = capture_->driver() + " cannot import dma-bufs; it exports its own";
+	}
+}
+
+void Pipeline::allocate(const PipelineConfig &config)
+{
+	const PixelFormat &pf = format_.format;
+	if (strategy_ == AllocStrategy::V4l2) {
+		buffers_ = capture_->exportBuffers(config.buffers);
+		if (buffers_.size() < 4)
+			throw Error(capture_->path() + " gave only " + std::to_string(buffers_.size()) + " buffers");
+		frames_.resize(buffers_.size());
+		return;
+	}
+	switch (strategy_) {
+	case AllocStrategy::Capbuf:
+		allocator_ = makeHeapAllocator("capbuf");
+		break;
+	case AllocStrategy::Heap:
+		allocator_ = makeHeapAllocator(config.heap);
+		break;
+	case AllocStrategy::Udmabuf:
+		allocator_ = makeUdmabufAllocator();
+		break;
+	case AllocStrategy::Dumb:
+		allocator_ = display_->dumbAllocator();
+		break;
+	default:
+		break;
+	}
+
+	/* The camera's strides; an exporter with its own pitch (dumb) must get the camera to agree. */
+	std::vector<uint32_t> strides;
+	if (format_.multiplanar && format_.strides.size() == pf.planes)
+		strides = format_.strides;
+	else
+		for (unsigned p = 0; p < pf.planes; p++)
+			strides.push_back(pf.impliedStride(p, format_.strides[0]));
+	size_t minSize = 0;
+	for (uint32_t s : format_.sizes)
+		minSize += s;
+	BufferLayout want = BufferLayout::fromStrides(pf, format_.width, format_.height, strides, minSize);
+	BufferLayout got = allocator_->adjust(want);
+	if (got.planes[0].stride != want.planes[0].stride) {
+		CaptureFormat f = capture_->setFormat(format_.v4l2Fourcc, format_.width, format_.height,
+						      { got.planes[0].stride });
+		if (f.strides[0] != got.planes[0].stride)
+			throw Error(allocator_->name() + " have a pitch of " +
+				    std::to_string(got.planes[0].stride) + " bytes but " + capture_->driver() +
+				    " writes lines of " + std::to_string(f.strides[0]) +
+				    " bytes: use --alloc capbuf or v4l2");
+		format_ = f;
+	}
+	size_t sizeNeeded = 0;
+	for (uint32_t s : format_.sizes)
+		sizeNeeded += s;
+	if (got.sizes[0] < sizeNeeded)
+		got.sizes[0] = sizeNeeded;
+	for (unsigned i = 0; i < config.buffers; i++) {
+		buffers_.push_back(allocator_->allocate(got));
+		buffers_.back()->index = i;
+	}
+	std::vector<const DmaBuffer *> raw;
+	for (const auto &b : buffers_)
+		raw.push_back(b.get());
+	capture_->importBuffers(raw);
+	frames_.resize(buffers_.size());
+}
+
+std::string Pipeline::pathDescription() const
+{
+	std::string exporter = buffers_.empty() ? "?" : buffers_[0]->exporter();
+	std::string s = "zero-copy: " + exporter + " \u2192 " + capture_->driver();
+	for (const auto &st : stages_)
+		s += " \u2192 " + st->name() + " (" + accessName(st->access()) + ")";
+	s += " \u2192 " + display_->driver();
+	return s;
+}
+
+void Pipeline::addStage(std::unique_ptr<Stage> stage)
+{
+	stages_.push_back(std::move(stage));
+}
+
+void Pipeline::stop()
+{
+	uint64_t one = 1;
+	/* write() on an eventfd is async-signal-safe. */
+	ssize_t r = write(stopFd_.get(), &one, sizeof(one));
+	(void)r;
+}
+
+bool Pipeline::runStages(unsigned index)
+{
+	if (stages_.empty())
+		return true;
+	const DmaBuffer &buf = *buffers_[index];
+	for (const auto &stage : stages_) {
+		Access access = stage->access();
+		try {
+			/* One mapping per buffer and access, made on first use and kept. */
+			auto key = std::make_pair(index, int(access));
+			auto it = mappings_.find(key);
+			if (it == mappings_.end())
+				it = mappings_
+					     .emplace(key, DmaBufMapping(buf.planes()[0].fd.get(),
+									 buf.dmabufSize(0), access))
+					     .first;
+			FrameView view{ buf, frames_[index], {} };
+			for (const auto &pl : buf.planes())
+				view.planes.push_back(it->second.data() + pl.offset);
+			CpuAccess bracket(buf.planes()[0].fd.get(), access);
+			stage->process(view);
+		} catch (const std::exception &e) {
+			stats_.errorFrames++;
+			if (!stageErrorLogged_) {
+				fprintf(stderr, "dmapipe: stage %s failed, dropping the frame: %s\n",
+					stage->name().c_str(), e.what());
+				stageErrorLogged_ = true;
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+void Pipeline::apply(const FrameScheduler::Actions &a)
+{
+	for (unsigned i : a.requeue)
+		if (capture_->streaming())
+			capture_->queue(i);
+	if (a.commit) {
+		try {
+			display_->commit(*buffers_[*a.commit]);
+		} catch (const Error &) {
+			apply(scheduler_.commitFailed());
+			throw;
+		}
+	}
+}
+
+void Pipeline::onCapture()
+{
+	FrameInfo info;
+	bool error = false;
+	while (capture_->dequeue(info, &error)) {
+		stats_.captured();
+		if (error || info.index >= buffers_.size() || !runStages(info.index)) {
+			if (error)
+				stats_.errorFrames++;
+			capture_->queue(info.index);
+			continue;
+		}
+		frames_[info.index] = info;
+		apply(scheduler_.captured(info.index));
+	}
+	stats_.captureDrops = capture_->sequenceGaps();
+	stats_.displayDrops = scheduler_.dropped();
+}
+
+void Pipeline::onFlip(uint64_t timestampNs)
+{
+	FrameScheduler::Actions a = scheduler_.flipped();
+	if (a.displayed) {
+		const FrameInfo &info = frames_[*a.displayed];
+		/*
+		 * From the capture timestamp; drivers that stamp the end of a frame
+		 * they deliver early (vivid) are clamped to when we got the frame.
+		 */
+		uint64_t captured = std::min(info.timestampNs, info.dequeuedNs);
+		stats_.displayed(timestampNs > captured ? timestampNs - captured : 0);
+		if (onDisplayed)
+			onDisplayed(*buffers_[*a.displayed], info);
+	}
+	apply(a);
+	stats_.displayDrops = scheduler_.dropped();
+}
+
+void Pipeline::run()
+{
+	uint64_t drain;
+	while (read(stopFd_.get(), &drain, sizeof(drain)) > 0) {
+	}
+	for (const auto &b : buffers_)
+		capture_->queue(b->index);
+	stats_.start(monotonicNs());
+	capture_->start();
+	uint64_t nextStats = statsIntervalNs ? monotonicNs() + statsIntervalNs : 0;
+
+	try {
+		while (!framesWanted_ || stats_.displayedFrames() < framesWanted_) {
+			/* vb2 flags POLLERR while nothing is queued: leave the fd out then. */
+			bool capturing = capture_->queuedCount() > 0;
+			pollfd fds[3] = {
+				{ capturing ? capture_->fd() : -1, POLLIN, 0 },
+				{ display_->fd(), POLLIN, 0 },
+				{ stopFd_.get(), POLLIN, 0 },
+			};
+			int timeout = -1;
+			if (nextStats) {
+				uint64_t now = monotonicNs();
+				timeout = now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1);
+			}
+			int n = poll(fds, 3, timeout);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				throwErrno("poll", "pipeline");
+			}
+			if (fds[2].revents)
+				break;
+			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) && !(fds[0].revents & POLLIN))
+				throw Error(capture_->path() + " (" + capture_->driver() +
+					    "): the device reported an error while streaming (disconnected?)");
+			if (!capturing && !display_->flipPending())
+				throw Error("every buffer is held and no flip is pending: scheduler stuck");
+			if (fds[0].revents & POLLIN)
+				onCapture();
+			if (fds[1].revents & POLLIN)
+				display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
+			if (nextStats && monotonicNs() >= nextStats) {
+				if (onStats)
+					onStats(stats_);
+				nextStats += statsIntervalNs;
+			}
+		}
+	} catch (...) {
+		stats_.stop(monotonicNs());
+		try {
+			capture_->stop();
+		} catch (const Error &) {
+		}
+		scheduler_.drain();
+		throw;
+	}
+	stats_.stop(monotonicNs());
+	capture_->stop();
+	scheduler_.drain();
+}
+
+} /* namespace dmapipe */
