@@ -37,7 +37,6 @@
 #include "dmapipe/convert.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include <drm_fourcc.h>
 #include <linux/videodev2.h>
@@ -106,12 +105,15 @@ constexpr Coeffs makeCoeffs(YuvEncoding enc, YuvRange range)
 		 split(rok), split(gok), split(bok) };
 }
 
+/* Everything below the entry points is inlined into each target clone. */
+#define DMAPIPE_INLINE inline __attribute__((always_inline))
+
 template<YuvEncoding E, YuvRange R>
 struct Params {
 	static constexpr Coeffs c = makeCoeffs(E, R);
 };
 
-inline int32_t clamp255(int32_t v)
+DMAPIPE_INLINE int32_t clamp255(int32_t v)
 {
 	return std::min(std::max(v, 0), 255);
 }
@@ -122,7 +124,7 @@ struct Chroma {
 };
 
 template<YuvEncoding E, YuvRange R>
-inline Chroma chroma(int32_t u, int32_t v)
+DMAPIPE_INLINE Chroma chroma(int32_t u, int32_t v)
 {
 	constexpr Coeffs k = Params<E, R>::c;
 	return { k.rv.l * v + k.ro.l, k.rv.h * v + k.ro.h,
@@ -137,7 +139,7 @@ inline Chroma chroma(int32_t u, int32_t v)
 typedef uint32_t Px __attribute__((aligned(1), may_alias));
 
 template<YuvEncoding E, YuvRange R>
-inline uint32_t pixel(int32_t y, const Chroma &c)
+DMAPIPE_INLINE uint32_t pixel(int32_t y, const Chroma &c)
 {
 	constexpr Coeffs k = Params<E, R>::c;
 	const int32_t yl = k.y.l * y;
@@ -151,7 +153,7 @@ inline uint32_t pixel(int32_t y, const Chroma &c)
 
 /* Packed 4:2:2; Y0, U, Y1, V are byte offsets within the 4-byte macropixel. */
 template<YuvEncoding E, YuvRange R, int Y0, int U, int Y1, int V>
-void rowPacked(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
+DMAPIPE_INLINE void rowPacked(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
 {
 	const size_t pairs = width / 2;
 	for (size_t i = 0; i < pairs; i++) {
@@ -167,7 +169,7 @@ void rowPacked(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
 
 /* NV12: y row and its (shared) CbCr row. */
 template<YuvEncoding E, YuvRange R>
-void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c, Px *__restrict d,
+DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c, Px *__restrict d,
 	     uint32_t width)
 {
 	const size_t pairs = width / 2;
@@ -181,7 +183,7 @@ void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c, Px *__res
 }
 
 template<YuvEncoding E, YuvRange R>
-void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst, uint32_t dstStride,
+DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst, uint32_t dstStride,
 		 uint32_t width, uint32_t rowBegin, uint32_t rowEnd)
 {
 	for (uint32_t row = rowBegin; row < rowEnd; row++) {
@@ -202,6 +204,33 @@ void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst, uint32_t 
 		}
 	}
 }
+
+/*
+ * The kernels are limited by 32-bit multiplies and min/max: baseline x86-64
+ * (SSE2) has neither pmulld nor pminsd/pmaxsd, so on x86-64 GCC builds also
+ * emit SSE4.1 (x86-64-v2) and AVX2 (x86-64-v3) clones, picked at load time
+ * via ifunc. Elsewhere (arm64: NEON has both) one build is enough.
+ */
+#ifdef DMAPIPE_CONVERT_CLONES
+/* Overridden on the command line, e.g. -DDMAPIPE_CONVERT_CLONES= to test one ISA level. */
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
+#define DMAPIPE_CONVERT_CLONES __attribute__((target_clones("default", "arch=x86-64-v2", "arch=x86-64-v3")))
+#else
+#define DMAPIPE_CONVERT_CLONES
+#endif
+
+#define DMAPIPE_CONVERT_ENTRY(name, E, R)                                                          \
+	DMAPIPE_CONVERT_CLONES void name(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,    \
+					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,      \
+					 uint32_t rowEnd)                                            \
+	{                                                                                          \
+		convertRows<E, R>(fourcc, src, dst, dstStride, width, rowBegin, rowEnd);           \
+	}
+
+DMAPIPE_CONVERT_ENTRY(convert601Limited, YuvEncoding::BT601, YuvRange::Limited)
+DMAPIPE_CONVERT_ENTRY(convert601Full, YuvEncoding::BT601, YuvRange::Full)
+DMAPIPE_CONVERT_ENTRY(convert709Limited, YuvEncoding::BT709, YuvRange::Limited)
+DMAPIPE_CONVERT_ENTRY(convert709Full, YuvEncoding::BT709, YuvRange::Full)
 
 unsigned planesFor(uint32_t fourcc)
 {
@@ -235,17 +264,12 @@ void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPl
 		return;
 
 	const bool full = range == YuvRange::Full;
-	if (enc == YuvEncoding::BT709) {
-		if (full)
-			convertRows<YuvEncoding::BT709, YuvRange::Full>(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
-		else
-			convertRows<YuvEncoding::BT709, YuvRange::Limited>(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
-	} else {
-		if (full)
-			convertRows<YuvEncoding::BT601, YuvRange::Full>(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
-		else
-			convertRows<YuvEncoding::BT601, YuvRange::Limited>(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
-	}
+	if (enc == YuvEncoding::BT709)
+		(full ? convert709Full : convert709Limited)(srcFourcc, src, dst, dstStride, width,
+							    rowBegin, rowEnd);
+	else
+		(full ? convert601Full : convert601Limited)(srcFourcc, src, dst, dstStride, width,
+							    rowBegin, rowEnd);
 }
 
 void yuvParamsFromV4l2(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantization, bool isRgb,

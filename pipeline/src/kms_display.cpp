@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <drm_fourcc.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -385,6 +386,65 @@ void KmsDisplay::restore()
 		drmModeAtomicFree(off);
 		errno = err;
 		throwErrno("atomic commit (restore)", path_);
+	}
+}
+
+void KmsDisplay::writeback(const DmaBuffer &target)
+{
+	int fd = fd_.get();
+	drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1);
+	drmModeRes *res = drmModeGetResources(fd);
+	uint32_t wb = 0;
+	for (int i = 0; res && i < res->count_connectors && !wb; i++) {
+		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+		if (c && c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
+			for (int e = 0; e < c->count_encoders; e++) {
+				drmModeEncoder *enc = drmModeGetEncoder(fd, c->encoders[e]);
+				if (enc && (enc->possible_crtcs & (1u << crtcIndex_)))
+					wb = c->connector_id;
+				drmModeFreeEncoder(enc);
+			}
+		}
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	if (!wb)
+		throw Error(path_ + " (" + driver_ + ") has no writeback connector for its CRTC");
+
+	for (int i = 0; pending_ && i < 100; i++) {
+		handleEvents([](uint64_t) {});
+		if (pending_)
+			usleep(10000);
+	}
+	uint32_t crtcProp = propId(fd, wb, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
+	uint32_t fbProp = propId(fd, wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID");
+	uint32_t fenceProp = propId(fd, wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR");
+	uint32_t fb = framebuffer(target);
+	int32_t fence = -1;
+	drmModeAtomicReq *req = drmModeAtomicAlloc();
+	/* vkms cannot clone its encoders: the writeback connector drives the CRTC alone. */
+	drmModeAtomicAddProperty(req, connector_, props_->connCrtcId, 0);
+	drmModeAtomicAddProperty(req, wb, crtcProp, crtc_);
+	drmModeAtomicAddProperty(req, wb, fbProp, fb);
+	drmModeAtomicAddProperty(req, wb, fenceProp, uint64_t(uintptr_t(&fence)));
+	int ret = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, nullptr);
+	int err = errno;
+	drmModeAtomicFree(req);
+	if (ret == 0 && fence >= 0) {
+		pollfd p = { fence, POLLIN, 0 };
+		poll(&p, 1, 5000);
+		close(fence);
+	}
+	/* Detach the writeback connector again (it takes one job per commit). */
+	drmModeAtomicReq *off = drmModeAtomicAlloc();
+	drmModeAtomicAddProperty(off, wb, crtcProp, 0);
+	drmModeAtomicAddProperty(off, connector_, props_->connCrtcId, crtc_);
+	drmModeAtomicCommit(fd, off, DRM_MODE_ATOMIC_ALLOW_MODESET, nullptr);
+	drmModeAtomicFree(off);
+	releaseFramebuffer(target);
+	if (ret < 0) {
+		errno = err;
+		throwErrno("atomic commit (writeback)", path_ + " (" + driver_ + ")");
 	}
 }
 

@@ -87,6 +87,13 @@ public:
 	/* Sync file of the last commit's scanout start (OUT_FENCE_PTR), -1 if none. */
 	int lastOutFence() const { return outFence_.get(); }
 
+	/*
+	 * What the CRTC puts out, written into target (a buffer of the mode's
+	 * size) through a writeback connector, as vkms has. Blocks until done;
+	 * throws when the device has no writeback connector for this CRTC.
+	 */
+	void writeback(const DmaBuffer &target);
+
 	/* Puts the saved CRTC, plane and connector state back (also done by the destructor). */
 	void restore();
 

@@ -71,6 +71,35 @@ static int drmFramebuffers()
 	return n;
 }
 
+/* Compares the vkms writeback output (XRGB8888, mode size) with the displayed frame. */
+static void compareWriteback(KmsDisplay &display, const DmaBuffer &buf, const DisplayLayout &l)
+{
+	auto dumb = display.dumbAllocator();
+	auto target = dumb->allocate(dumb->adjust(
+		BufferLayout::contiguous(*formatFromString("XRGB8888"), l.modeWidth, l.modeHeight)));
+	display.writeback(*target);
+	const Plane &wp = target->planes()[0];
+	const Plane &pl = buf.planes()[0];
+	DmaBufMapping out(wp.fd.get(), target->dmabufSize(0), Access::Read);
+	DmaBufMapping in(pl.fd.get(), buf.dmabufSize(0), Access::Read);
+	CpuAccess b1(wp.fd.get(), Access::Read), b2(pl.fd.get(), Access::Read);
+	long differ = 0, nonBlack = 0;
+	for (uint32_t y = 0; y < buf.height(); y++) {
+		for (uint32_t x = 0; x < buf.width(); x++) {
+			const uint8_t *a = in.data() + pl.offset + y * pl.stride + x * 4;
+			const uint8_t *b = out.data() + wp.offset + (y + l.y) * wp.stride + (x + l.x) * 4;
+			if (a[0] != b[0] || a[1] != b[1] || a[2] != b[2])
+				differ++;
+			if (a[0] | a[1] | a[2])
+				nonBlack++;
+		}
+	}
+	printf("writeback: %ld of %u pixels differ, %ld non-black\n", differ, buf.width() * buf.height(),
+	       nonBlack);
+	CHECK(differ == 0, "the writeback output is not the captured frame");
+	CHECK(nonBlack > long(buf.width() * buf.height() / 4), "the captured frame is mostly black");
+}
+
 /* Compares the screendump (binary PPM) with an XRGB8888 frame. */
 static void compareScreen(const std::string &ppmPath, const DmaBuffer &buf, const DisplayLayout &l)
 {
@@ -123,6 +152,7 @@ int main(int argc, char **argv)
 	cfg.format = argv[4];
 	cfg.frames = strtoull(argv[5], nullptr, 0);
 	bool screendump = argc > 6 && strcmp(argv[6], "screendump") == 0;
+	bool writeback = argc > 6 && strcmp(argv[6], "writeback") == 0;
 
 	int fds0 = countFds();
 	long live0 = capbufLive();
@@ -165,8 +195,10 @@ int main(int argc, char **argv)
 				std::string dbg = slurp("/sys/kernel/debug/capbuf/buffers");
 				std::string drv = p.display().driver();
 				size_t withDisplay = 0;
-				for (size_t pos = 0; (pos = dbg.find(drv + "/", pos)) != std::string::npos; pos++)
-					withDisplay++;
+				/* "cirrus/0000:00:02.0:bidir", or "platform/vkms:bidir" for a driverless device */
+				for (const std::string &needle : { drv + "/", "/" + drv + ":" })
+					for (size_t pos = 0; (pos = dbg.find(needle, pos)) != std::string::npos; pos++)
+						withDisplay++;
 				printf("capbuf debugfs:\n%s", dbg.c_str());
 				CHECK(withDisplay >= p.buffers().size(), "%zu of %zu buffers attached to %s",
 				      withDisplay, p.buffers().size(), drv.c_str());
@@ -183,6 +215,15 @@ int main(int argc, char **argv)
 		CHECK(s.latencyMs(50) > 0, "no latency measured");
 		CHECK(cfg.alloc != AllocStrategy::Capbuf || checkedAttach, "attachments not checked");
 
+		if (writeback) {
+			const DmaBuffer *last = nullptr;
+			for (const auto &b : p.buffers())
+				if (b->id() == lastDisplayedId)
+					last = b.get();
+			CHECK(last, "last displayed buffer not found");
+			if (last)
+				compareWriteback(p.display(), *last, p.layout());
+		}
 		if (screendump) {
 			const char *helper = getenv("DMAPIPE_VM_SCREENDUMP");
 			const char *share = getenv("DMAPIPE_VM_SHARE");
