@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <drm_fourcc.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -64,28 +65,71 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	capture_ = std::make_unique<V4l2Capture>(config.camera);
 	display_ = std::make_unique<KmsDisplay>(config.display);
 
-	/* The format: asked for, or the camera's first that the display scans out. */
+	stages_ = config.stages;
+	for (size_t i = 0; i < stages_.size(); i++) {
+		if (!stages_[i])
+			throw Error("stage " + std::to_string(i) + " is null");
+		if (stages_[i]->produces(*formatFromDrm(DRM_FORMAT_YUYV)) ||
+		    stages_[i]->produces(*formatFromDrm(DRM_FORMAT_NV12)) ||
+		    stages_[i]->produces(*formatFromDrm(DRM_FORMAT_UYVY))) {
+			if (converter_ >= 0)
+				throw Error("two converting stages (" + stages_[size_t(converter_)]->name() +
+					    ", " + stages_[i]->name() + "): one is enough");
+			converter_ = int(i);
+		}
+	}
+
+	/* The format: asked for, or the camera's first that the display (or the conversion) takes. */
 	std::vector<uint32_t> camFormats = capture_->formats();
+	auto cameraHas = [&](const PixelFormat &f) {
+		return have(camFormats, f.v4l2) || (f.v4l2Mplane && have(camFormats, f.v4l2Mplane));
+	};
+	Stage *conv = converter_ >= 0 ? stages_[size_t(converter_)].get() : nullptr;
 	std::optional<PixelFormat> pf;
 	if (!config.format.empty()) {
 		pf = formatFromString(config.format);
 		if (!pf)
 			throw Error("unknown pixel format \"" + config.format + "\"");
-		bool cam = have(camFormats, pf->v4l2) || (pf->v4l2Mplane && have(camFormats, pf->v4l2Mplane));
-		if (!cam)
+		if (!cameraHas(*pf))
 			throw Error(capture_->path() + " (" + capture_->driver() + ") does not capture " +
 				    pf->name + "; it offers " + names(camFormats));
-		if (!have(display_->formats(), pf->drm))
+		if (conv && !conv->accepts(*pf))
+			throw Error("stage " + conv->name() + " does not take " + pf->name);
+		if (!conv && !have(display_->formats(), pf->drm))
 			throw Error(display_->path() + " (" + display_->driver() + ") cannot scan out " +
 				    pf->name + "; it takes " + names(display_->formats()) +
-				    " (a conversion stage would be needed)");
+				    " (add a conversion stage: --stage convert)");
+	} else if (conv) {
+		for (uint32_t code : camFormats) {
+			auto f = formatFromV4l2(code);
+			if (f && conv->accepts(*f) && have(display_->formats(), conv->produces(*f))) {
+				pf = f;
+				break;
+			}
+		}
+		if (!pf)
+			throw Error("stage " + conv->name() + " takes none of the formats " + capture_->path() +
+				    " (" + capture_->driver() + ") offers: " + names(camFormats));
 	} else {
 		pf = commonFormat(camFormats, display_->formats());
 		if (!pf)
 			throw Error("no pixel format both ends take: " + capture_->path() + " (" +
 				    capture_->driver() + ") offers " + names(camFormats) + "; " +
 				    display_->path() + " (" + display_->driver() + ") takes " +
-				    names(display_->formats()) + " (a conversion stage would be needed)");
+				    names(display_->formats()) + " (add a conversion stage: --stage convert)");
+	}
+	displayFormat_ = *pf;
+	if (conv) {
+		uint32_t out = conv->produces(*pf);
+		if (!have(display_->formats(), out))
+			throw Error(display_->path() + " (" + display_->driver() + ") cannot scan out " +
+				    fourccToString(out) + ", what " + conv->name() + " produces");
+		displayFormat_ = *formatFromDrm(out);
+	}
+	for (size_t i = 0; i < stages_.size(); i++) {
+		const PixelFormat &f = converter_ >= 0 && int(i) > converter_ ? displayFormat_ : *pf;
+		if (int(i) != converter_ && !stages_[i]->accepts(f))
+			throw Error("stage " + stages_[i]->name() + " does not take " + f.name);
 	}
 	uint32_t v4l2Code = have(camFormats, pf->v4l2) ? pf->v4l2 : pf->v4l2Mplane;
 	format_ = capture_->setFormat(v4l2Code, config.width, config.height);
@@ -95,6 +139,8 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 			    std::to_string(config.width) + "x" + std::to_string(config.height) +
 			    "; nearest it offers is " + std::to_string(format_.width) + "x" +
 			    std::to_string(format_.height));
+	for (const auto &st : stages_)
+		st->configure(format_);
 
 	double fps = config.fps;
 	if (fps <= 0) {
@@ -113,10 +159,32 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	chooseStrategy(config);
 	allocate(config);
 
+	if (converter_ >= 0)
+		allocateDisplayPool();
+	frames_.resize(displayBuffers().size());
+
 	/* Layout, and every framebuffer up front: the steady state adds none. */
-	display_->configure(*buffers_[0]);
-	for (const auto &b : buffers_)
+	display_->configure(*displayBuffers()[0]);
+	for (const auto &b : displayBuffers())
 		display_->framebuffer(*b);
+}
+
+void Pipeline::allocateDisplayPool()
+{
+	/* One on screen, one flipping, one waiting, one being written. */
+	const unsigned count = 4;
+	std::vector<std::string> heaps = listHeaps();
+	if (std::find(heaps.begin(), heaps.end(), "capbuf") != heaps.end())
+		outAllocator_ = makeHeapAllocator("capbuf");
+	else
+		outAllocator_ = display_->dumbAllocator();
+	BufferLayout l = outAllocator_->adjust(
+		BufferLayout::contiguous(displayFormat_, format_.width, format_.height, 64));
+	for (unsigned i = 0; i < count; i++) {
+		outBuffers_.push_back(outAllocator_->allocate(l));
+		outBuffers_.back()->index = i;
+		outFree_.push_back(count - 1 - i);
+	}
 }
 
 Pipeline::~Pipeline()
@@ -127,6 +195,7 @@ Pipeline::~Pipeline()
 	} catch (const Error &) {
 	}
 	mappings_.clear();
+	outBuffers_.clear();
 	display_.reset(); /* restores the previous CRTC state, removes our framebuffers */
 	buffers_.clear();
 	capture_.reset();
@@ -165,7 +234,6 @@ void Pipeline::allocate(const PipelineConfig &config)
 		buffers_ = capture_->exportBuffers(config.buffers);
 		if (buffers_.size() < 4)
 			throw Error(capture_->path() + " gave only " + std::to_string(buffers_.size()) + " buffers");
-		frames_.resize(buffers_.size());
 		return;
 	}
 	switch (strategy_) {
@@ -220,21 +288,29 @@ void Pipeline::allocate(const PipelineConfig &config)
 	for (const auto &b : buffers_)
 		raw.push_back(b.get());
 	capture_->importBuffers(raw);
-	frames_.resize(buffers_.size());
 }
 
 std::string Pipeline::pathDescription() const
 {
 	std::string exporter = buffers_.empty() ? "?" : buffers_[0]->exporter();
 	std::string s = "zero-copy: " + exporter + " \u2192 " + capture_->driver();
-	for (const auto &st : stages_)
+	for (size_t i = 0; i < stages_.size(); i++) {
+		const auto &st = stages_[i];
 		s += " \u2192 " + st->name() + " (" + accessName(st->access()) + ")";
+		if (int(i) == converter_ && !outBuffers_.empty())
+			s += " \u2192 " + outBuffers_[0]->exporter() + " " + displayFormat_.name;
+	}
 	s += " \u2192 " + display_->driver();
 	return s;
 }
 
-void Pipeline::addStage(std::unique_ptr<Stage> stage)
+void Pipeline::addStage(std::shared_ptr<Stage> stage)
 {
+	if (!stage || stage->produces(displayFormat_))
+		throw Error("addStage takes in-place stages; put converting stages in PipelineConfig::stages");
+	if (!stage->accepts(displayFormat_))
+		throw Error("stage " + stage->name() + " does not take " + displayFormat_.name);
+	stage->configure(format_);
 	stages_.push_back(std::move(stage));
 }
 
@@ -246,48 +322,62 @@ void Pipeline::stop()
 	(void)r;
 }
 
-bool Pipeline::runStages(unsigned index)
+const DmaBufMapping &Pipeline::mapping(const DmaBuffer &buffer, Access access)
 {
-	if (stages_.empty())
-		return true;
-	const DmaBuffer &buf = *buffers_[index];
-	for (const auto &stage : stages_) {
-		Access access = stage->access();
-		try {
-			/* One mapping per buffer and access, made on first use and kept. */
-			auto key = std::make_pair(index, int(access));
-			auto it = mappings_.find(key);
-			if (it == mappings_.end())
-				it = mappings_
-					     .emplace(key, DmaBufMapping(buf.planes()[0].fd.get(),
-									 buf.dmabufSize(0), access))
-					     .first;
-			FrameView view{ buf, frames_[index], {} };
-			for (const auto &pl : buf.planes())
-				view.planes.push_back(it->second.data() + pl.offset);
-			CpuAccess bracket(buf.planes()[0].fd.get(), access);
-			stage->process(view);
-		} catch (const std::exception &e) {
-			stats_.errorFrames++;
-			if (!stageErrorLogged_) {
-				fprintf(stderr, "dmapipe: stage %s failed, dropping the frame: %s\n",
-					stage->name().c_str(), e.what());
-				stageErrorLogged_ = true;
-			}
-			return false;
+	/* One mapping per buffer and access, made on first use and kept. */
+	auto key = std::make_pair(&buffer, int(access));
+	auto it = mappings_.find(key);
+	if (it == mappings_.end())
+		it = mappings_.emplace(key, DmaBufMapping(buffer.planes()[0].fd.get(), buffer.dmabufSize(0), access))
+			     .first;
+	return it->second;
+}
+
+static FrameView view(const DmaBuffer &buffer, const FrameInfo &info, const DmaBufMapping &map)
+{
+	FrameView v{ buffer, info, {} };
+	for (const auto &pl : buffer.planes())
+		v.planes.push_back(map.data() + pl.offset);
+	return v;
+}
+
+bool Pipeline::runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out, const FrameInfo &info)
+{
+	try {
+		const DmaBufMapping &inMap = mapping(in, stage.access());
+		FrameView inView = view(in, info, inMap);
+		CpuAccess inBracket(in.planes()[0].fd.get(), stage.access());
+		if (!out) {
+			stage.process(inView);
+		} else {
+			const DmaBufMapping &outMap = mapping(*out, Access::Write);
+			FrameView outView = view(*out, info, outMap);
+			CpuAccess outBracket(out->planes()[0].fd.get(), Access::Write);
+			stage.convert(inView, outView);
 		}
+		return true;
+	} catch (const std::exception &e) {
+		stats_.errorFrames++;
+		if (!stageErrorLogged_) {
+			fprintf(stderr, "dmapipe: stage %s failed, dropping the frame (reported once): %s\n",
+				stage.name().c_str(), e.what());
+			stageErrorLogged_ = true;
+		}
+		return false;
 	}
-	return true;
 }
 
 void Pipeline::apply(const FrameScheduler::Actions &a)
 {
-	for (unsigned i : a.requeue)
-		if (capture_->streaming())
+	for (unsigned i : a.requeue) {
+		if (!outBuffers_.empty())
+			outFree_.push_back(i);
+		else if (capture_->streaming())
 			capture_->queue(i);
+	}
 	if (a.commit) {
 		try {
-			display_->commit(*buffers_[*a.commit]);
+			display_->commit(*displayBuffers()[*a.commit]);
 		} catch (const Error &) {
 			apply(scheduler_.commitFailed());
 			throw;
@@ -301,14 +391,37 @@ void Pipeline::onCapture()
 	bool error = false;
 	while (capture_->dequeue(info, &error)) {
 		stats_.captured();
-		if (error || info.index >= buffers_.size() || !runStages(info.index)) {
-			if (error)
-				stats_.errorFrames++;
+		if (error || info.index >= buffers_.size()) {
+			stats_.errorFrames++;
 			capture_->queue(info.index);
 			continue;
 		}
-		frames_[info.index] = info;
-		apply(scheduler_.captured(info.index));
+		const DmaBuffer &captured = *buffers_[info.index];
+		size_t firstAfter = converter_ >= 0 ? size_t(converter_) + 1 : stages_.size();
+		bool ok = true;
+		for (size_t i = 0; ok && i < std::min(firstAfter, stages_.size()); i++)
+			if (int(i) != converter_)
+				ok = runStage(*stages_[i], captured, nullptr, info);
+		unsigned shown = info.index;
+		if (ok && converter_ >= 0) {
+			if (outFree_.empty())
+				throw Error("conversion pool exhausted: scheduler holds every buffer");
+			shown = outFree_.back();
+			outFree_.pop_back();
+			ok = runStage(*stages_[size_t(converter_)], captured, outBuffers_[shown].get(), info);
+			/* The camera's buffer is free again as soon as it is converted. */
+			capture_->queue(info.index);
+			for (size_t i = firstAfter; ok && i < stages_.size(); i++)
+				ok = runStage(*stages_[i], *outBuffers_[shown], nullptr, info);
+			if (!ok)
+				outFree_.push_back(shown);
+		} else if (!ok) {
+			capture_->queue(info.index);
+		}
+		if (!ok)
+			continue;
+		frames_[shown] = info;
+		apply(scheduler_.captured(shown));
 	}
 	stats_.captureDrops = capture_->sequenceGaps();
 	stats_.displayDrops = scheduler_.dropped();
@@ -326,7 +439,7 @@ void Pipeline::onFlip(uint64_t timestampNs)
 		uint64_t captured = std::min(info.timestampNs, info.dequeuedNs);
 		stats_.displayed(timestampNs > captured ? timestampNs - captured : 0);
 		if (onDisplayed)
-			onDisplayed(*buffers_[*a.displayed], info);
+			onDisplayed(*displayBuffers()[*a.displayed], info);
 	}
 	apply(a);
 	stats_.displayDrops = scheduler_.dropped();

@@ -4,6 +4,7 @@
 
 #include <dmapipe/allocator.h>
 #include <dmapipe/buffer.h>
+#include <dmapipe/convert.h>
 #include <dmapipe/cpu_access.h>
 #include <dmapipe/error.h>
 #include <dmapipe/fd.h>
@@ -11,5 +12,6 @@
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
 #include <dmapipe/pipeline.h>
+#include <dmapipe/stages.h>
 #include <dmapipe/stats.h>
 #include <dmapipe/v4l2_capture.h>

@@ -38,15 +38,32 @@ struct FrameView {
 	std::vector<uint8_t *> planes; /* plane p's first byte */
 };
 
-/* Software processing on a frame in place, between capture and display. */
+/*
+ * Software processing on frames between capture and display. A stage
+ * declares how it touches its buffer; the pipeline maps the buffer with the
+ * matching protection (once per buffer, kept) and brackets each call with
+ * DMA_BUF_IOCTL_SYNC START/END for that direction, once per stage per frame.
+ *
+ * In-place stages implement process(). Converting stages (produces() != 0)
+ * implement convert(): they read the captured frame (Read bracket) and write
+ * a frame of another format into a buffer of the display's pool (Write
+ * bracket), so a converted frame is still displayed without a copy.
+ */
 class Stage
 {
 public:
 	virtual ~Stage() = default;
 	virtual std::string name() const = 0;
-	/* What the stage does to the buffer: the framework maps and brackets accordingly. */
+	/* What the stage does to its (input) buffer. */
 	virtual Access access() const = 0;
-	virtual void process(FrameView &frame) = 0;
+	/* Whether it can work on frames of this format. */
+	virtual bool accepts(const PixelFormat &format) const = 0;
+	/* A converting stage's output format (DRM fourcc) for an input format; 0 = in place. */
+	virtual uint32_t produces(const PixelFormat &) const { return 0; }
+	/* Called once the camera's format is settled (colorimetry for conversions). */
+	virtual void configure(const CaptureFormat &) {}
+	virtual void process(FrameView &) {}
+	virtual void convert(const FrameView &, FrameView &) {}
 };
 
 struct PipelineConfig {
@@ -59,6 +76,8 @@ struct PipelineConfig {
 	/* Capture rate; 0 = the highest the camera offers up to 30 fps (a display's pace). */
 	double fps = 0;
 	unsigned buffers = 6;
+	/* Stages in order; at most one converting stage. More in-place ones: addStage(). */
+	std::vector<std::shared_ptr<Stage>> stages;
 	uint64_t frames = 0; /* stop after this many displayed frames; 0 = until stop() */
 };
 
@@ -75,7 +94,8 @@ public:
 	Pipeline(const Pipeline &) = delete;
 	Pipeline &operator=(const Pipeline &) = delete;
 
-	void addStage(std::unique_ptr<Stage> stage);
+	/* Appends an in-place stage working on the displayed format. */
+	void addStage(std::shared_ptr<Stage> stage);
 
 	/* Streams until config.frames are displayed or stop(); throws on device errors. */
 	void run();
@@ -95,7 +115,15 @@ public:
 
 	V4l2Capture &capture() { return *capture_; }
 	KmsDisplay &display() { return *display_; }
+	/* The camera's buffers. */
 	const std::vector<std::unique_ptr<DmaBuffer>> &buffers() const { return buffers_; }
+	/* The buffers the display scans out: the camera's, or the conversion's pool. */
+	const std::vector<std::unique_ptr<DmaBuffer>> &displayBuffers() const
+	{
+		return outBuffers_.empty() ? buffers_ : outBuffers_;
+	}
+	/* Format the display shows. */
+	const PixelFormat &displayFormat() const { return displayFormat_; }
 
 	/* Called on the loop for each frame that reached the screen. */
 	std::function<void(const DmaBuffer &, const FrameInfo &)> onDisplayed;
@@ -109,15 +137,22 @@ private:
 	void onCapture();
 	void onFlip(uint64_t timestampNs);
 	void apply(const FrameScheduler::Actions &actions);
-	bool runStages(unsigned index);
+	bool runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out, const FrameInfo &info);
+	const DmaBufMapping &mapping(const DmaBuffer &buffer, Access access);
+	void allocateDisplayPool();
 
 	std::unique_ptr<V4l2Capture> capture_;
 	std::unique_ptr<KmsDisplay> display_;
 	std::unique_ptr<Allocator> allocator_;
 	std::vector<std::unique_ptr<DmaBuffer>> buffers_;
 	std::vector<FrameInfo> frames_;
-	std::vector<std::unique_ptr<Stage>> stages_;
-	std::map<std::pair<unsigned, int>, DmaBufMapping> mappings_;
+	std::vector<std::shared_ptr<Stage>> stages_;
+	int converter_ = -1; /* index in stages_ */
+	std::unique_ptr<Allocator> outAllocator_;
+	std::vector<std::unique_ptr<DmaBuffer>> outBuffers_;
+	std::vector<unsigned> outFree_;
+	PixelFormat displayFormat_{};
+	std::map<std::pair<const DmaBuffer *, int>, DmaBufMapping> mappings_;
 	FrameScheduler scheduler_;
 	Stats stats_;
 	CaptureFormat format_;

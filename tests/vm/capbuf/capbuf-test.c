@@ -1,0 +1,1366 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * capbuf module tests, run as root inside the test VM.
+ *
+ *   capbuf-test CASE...   runs the cases in order in one process
+ *
+ * Cases: abi threads vivid vgem kms-cirrus kms-vkms checker bench[:FRAMES]
+ *        lifecycle
+ *
+ * Only the uapi headers (<linux/dma-heap.h>, <linux/dma-buf.h>,
+ * <linux/videodev2.h>) and libdrm are used: a program written for the
+ * kernel's dma-heaps must work against capbuf unchanged.  The module's own
+ * state is observed only through debugfs, sysfs and /proc.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/videodev2.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+#include <drm_fourcc.h>
+
+#define DEBUGFS "/sys/kernel/debug/capbuf"
+#define PARAMS "/sys/module/capbuf/parameters"
+
+static long page_size;
+static int failures;
+
+static void fail_at(int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL (line %d): ", line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failures++;
+}
+
+/* CHECK records a failure and goes on; REQUIRE stops the program, for
+ * failures after which the rest of a case cannot mean anything. */
+#define CHECK(cond, ...) \
+	do { if (!(cond)) fail_at(__LINE__, __VA_ARGS__); } while (0)
+#define REQUIRE(cond, ...) \
+	do { if (!(cond)) { fail_at(__LINE__, __VA_ARGS__); exit(1); } } while (0)
+
+/* ---- sysfs, debugfs, procfs ---------------------------------------- */
+
+static char *read_file(const char *path)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, got = 0;
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return buf;
+}
+
+static void param_set(const char *name, const char *value)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
+	REQUIRE(write(fd, value, strlen(value)) == (ssize_t)strlen(value),
+		"write %s to %s: %s", value, path, strerror(errno));
+	close(fd);
+}
+
+static unsigned long param_get(const char *name)
+{
+	char path[128];
+	char *s;
+
+	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	s = read_file(path);
+	REQUIRE(s, "read %s: %s", path, strerror(errno));
+	return strtoul(s, NULL, 0);
+}
+
+static long stat_get(const char *key)
+{
+	char *s = read_file(DEBUGFS "/stats");
+	size_t len = strlen(key);
+
+	REQUIRE(s, "read " DEBUGFS "/stats: %s", strerror(errno));
+	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, key, len) == 0 && line[len] == ' ')
+			return strtol(line + len + 1, NULL, 10);
+	REQUIRE(0, "stats has no %s", key);
+	return -1;
+}
+
+static unsigned long ino_of(int fd)
+{
+	struct stat st;
+
+	REQUIRE(fstat(fd, &st) == 0, "fstat: %s", strerror(errno));
+	return st.st_ino;
+}
+
+/* The debugfs line of the buffer behind @fd, or NULL when it is not listed. */
+static const char *buffer_line(int fd)
+{
+	static char line[1024];
+	char key[40];
+	char *s = read_file(DEBUGFS "/buffers");
+
+	REQUIRE(s, "read " DEBUGFS "/buffers: %s", strerror(errno));
+	snprintf(key, sizeof(key), "ino=%lu ", ino_of(fd));
+	for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, key, strlen(key)) == 0) {
+			snprintf(line, sizeof(line), "%s", l);
+			return line;
+		}
+	return NULL;
+}
+
+/* Value of " key=" in a debugfs line, up to the next space. */
+static const char *field(const char *line, const char *key)
+{
+	static char val[512];
+	char pat[40];
+	const char *p;
+
+	if (!line)
+		return "";
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(line, pat);
+	if (!p)
+		return "";
+	p += strlen(pat);
+	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, " "), p);
+	return val;
+}
+
+static unsigned long field_ul(const char *line, const char *key)
+{
+	return strtoul(field(line, key), NULL, 10);
+}
+
+static unsigned long buf_ul(int fd, const char *key)
+{
+	const char *l = buffer_line(fd);
+
+	REQUIRE(l, "buffer ino %lu is not in debugfs", ino_of(fd));
+	return field_ul(l, key);
+}
+
+static const char *buf_str(int fd, const char *key)
+{
+	const char *l = buffer_line(fd);
+
+	REQUIRE(l, "buffer ino %lu is not in debugfs", ino_of(fd));
+	return field(l, key);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	REQUIRE(d, "opendir /proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A "key:\tvalue" line of /proc/self/fdinfo/FD. */
+static char *fdinfo(int fd, const char *key)
+{
+	static char val[128];
+	char path[64], pat[32];
+	char *s, *p;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(pat, sizeof(pat), "\n%s:\t", key);
+	s = read_file(path);
+	if (!s || !(p = strstr(s, pat)))
+		return NULL;
+	p += strlen(pat);
+	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\n"), p);
+	return val;
+}
+
+static char *fdinfo_name(int fd)
+{
+	return fdinfo(fd, "name");
+}
+
+/* Buffers are released from task work after close(); give it a moment. */
+static void expect_no_live_buffers(const char *when)
+{
+	long live = 0;
+
+	for (int i = 0; i < 200; i++) {
+		live = stat_get("live_buffers");
+		if (!live)
+			break;
+		usleep(10000);
+	}
+	CHECK(live == 0, "%s: live_buffers %ld, expected 0", when, live);
+	CHECK(stat_get("live_bytes") == 0 || live, "%s: live_bytes %ld with no buffer",
+	      when, stat_get("live_bytes"));
+}
+
+/* ---- dma-heap and dma-buf ------------------------------------------ */
+
+static int heap_open(const char *heap)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/dma_heap/%s", heap);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The allocation ioctl with an explicit struct size: returns 0 or -errno. */
+static int heap_ioctl(int hfd, unsigned int size, void *data)
+{
+	unsigned long cmd = _IOC(_IOC_READ | _IOC_WRITE, DMA_HEAP_IOC_MAGIC, 0, size);
+
+	return ioctl(hfd, cmd, data) ? -errno : 0;
+}
+
+/* A new buffer's fd, or -errno. */
+static int heap_alloc_flags(int hfd, uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
+{
+	struct dma_heap_allocation_data d = {
+		.len = len, .fd_flags = fd_flags, .heap_flags = heap_flags,
+	};
+
+	if (ioctl(hfd, DMA_HEAP_IOCTL_ALLOC, &d))
+		return -errno;
+	return d.fd;
+}
+
+static int heap_alloc(int hfd, uint64_t len)
+{
+	return heap_alloc_flags(hfd, len, O_RDWR | O_CLOEXEC, 0);
+}
+
+static int alloc_on(const char *heap, uint64_t len)
+{
+	int hfd = heap_open(heap);
+	int fd = heap_alloc(hfd, len);
+
+	close(hfd);
+	REQUIRE(fd >= 0, "alloc %" PRIu64 " bytes on %s: %s", len, heap, strerror(-fd));
+	return fd;
+}
+
+static void *map_buf(int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	REQUIRE(p != MAP_FAILED, "mmap %zu: %s", size, strerror(errno));
+	return p;
+}
+
+static int sync_raw(int fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+static void sync_buf(int fd, uint64_t flags)
+{
+	int ret = sync_raw(fd, flags);
+
+	REQUIRE(ret == 0, "DMA_BUF_IOCTL_SYNC %#" PRIx64 ": %s", flags, strerror(-ret));
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Touch one byte; true when that raised SIGBUS. */
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(sigbus_jmp, 1);
+}
+
+static bool touch_sigbus(volatile uint8_t *p, bool write)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1))
+		bus = true;
+	else if (write)
+		*p = 0x5a;
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* ---- abi ------------------------------------------------------------ */
+
+static void abi_heap(const char *heap)
+{
+	int hfd = heap_open(heap);
+	size_t size = 4 * page_size;
+	int fd = heap_alloc(hfd, 3 * page_size + 123);
+	struct stat st;
+	uint8_t *p;
+	char want[64], comm[32];
+	const char *line;
+
+	REQUIRE(fd >= 0, "%s: alloc: %s", heap, strerror(-fd));
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC, "%s: O_CLOEXEC not applied", heap);
+	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR, "%s: fd is not O_RDWR", heap);
+	REQUIRE(fstat(fd, &st) == 0, "fstat");
+	CHECK((size_t)st.st_size == size, "%s: st_size %jd, expected page-rounded %zu",
+	      heap, (intmax_t)st.st_size, size);
+	CHECK(lseek(fd, 0, SEEK_END) == (off_t)size, "%s: lseek SEEK_END gives %jd",
+	      heap, (intmax_t)lseek(fd, 0, SEEK_END));
+	lseek(fd, 0, SEEK_SET);
+
+	line = buffer_line(fd);
+	REQUIRE(line, "%s: buffer not listed in debugfs", heap);
+	CHECK(fdinfo(fd, "ino") && strtoul(fdinfo(fd, "ino"), NULL, 10) == st.st_ino,
+	      "%s: fdinfo ino %s, fstat %lu", heap, fdinfo(fd, "ino"), (unsigned long)st.st_ino);
+	CHECK(fdinfo(fd, "exp_name") && strcmp(fdinfo(fd, "exp_name"), heap) == 0,
+	      "%s: fdinfo exp_name %s", heap, fdinfo(fd, "exp_name"));
+	CHECK(strcmp(field(line, "heap"), heap) == 0, "%s: debugfs heap=%s", heap, field(line, "heap"));
+	CHECK(field_ul(line, "size") == size, "%s: debugfs size=%s", heap, field(line, "size"));
+	CHECK(strcmp(field(line, "owner"), "cpu") == 0, "%s: a new buffer is owner=%s",
+	      heap, field(line, "owner"));
+	CHECK(strcmp(field(line, "attachments"), "-") == 0, "%s: attachments=%s", heap,
+	      field(line, "attachments"));
+
+	/* Default name: heap and allocating task, for dma-buf accounting tools. */
+	snprintf(comm, sizeof(comm), "%s", read_file("/proc/self/comm"));
+	snprintf(want, sizeof(want), "%s:%.*s", heap, (int)strcspn(comm, "\n"), comm);
+	CHECK(fdinfo_name(fd) && strcmp(fdinfo_name(fd), want) == 0,
+	      "%s: fdinfo name %s, expected %s", heap, fdinfo_name(fd), want);
+	CHECK(ioctl(fd, DMA_BUF_SET_NAME, "abi-test") == 0, "DMA_BUF_SET_NAME: %s", strerror(errno));
+	CHECK(fdinfo_name(fd) && strcmp(fdinfo_name(fd), "abi-test") == 0,
+	      "%s: fdinfo name %s after SET_NAME", heap, fdinfo_name(fd));
+	CHECK(strcmp(buf_str(fd, "name"), "abi-test") == 0, "%s: debugfs name=%s", heap,
+	      buf_str(fd, "name"));
+
+	p = map_buf(fd, size);
+	CHECK(buf_ul(fd, "faults") == 0, "%s: faults before any touch: pages must fault lazily", heap);
+	sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	CHECK(all_zero(p, size), "%s: a new buffer is not zeroed", heap);
+	sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	/* Every page faulted exactly once: nothing shot them down since. */
+	CHECK(buf_ul(fd, "faults") == 4, "%s: faults=%lu after touching 4 pages", heap,
+	      buf_ul(fd, "faults"));
+	sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	for (size_t i = 0; i < size; i++)
+		p[i] = (uint8_t)(i * 7 + 1);
+	sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	for (size_t i = 0; i < size; i++)
+		if (p[i] != (uint8_t)(i * 7 + 1)) {
+			CHECK(0, "%s: byte %zu reads %u", heap, i, p[i]);
+			break;
+		}
+	sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+
+	line = buffer_line(fd);
+	CHECK(strcmp(field(line, "begin"), "r:2,w:0,rw:1") == 0, "%s: begin=%s", heap,
+	      field(line, "begin"));
+	CHECK(strcmp(field(line, "end"), "r:2,w:0,rw:1") == 0, "%s: end=%s", heap,
+	      field(line, "end"));
+	CHECK(strcmp(field(line, "owner"), "device") == 0,
+	      "%s: owner=%s after the last SYNC_END", heap, field(line, "owner"));
+	CHECK(field_ul(line, "faults") == 4 && field_ul(line, "shootdowns") == 0,
+	      "%s: check=off must not shoot down at SYNC_END: faults=%s shootdowns=%s", heap,
+	      field(line, "faults"), field(line, "shootdowns"));
+
+	CHECK(sync_raw(fd, 0x8) == -EINVAL, "SYNC with unknown flags accepted");
+
+	/* Mapping limits: shared only, never past the end, never grown. */
+	errno = 0;
+	CHECK(mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == EINVAL,
+	      "%s: MAP_PRIVATE: %s, expected EINVAL", heap, strerror(errno));
+	errno = 0;
+	CHECK(mmap(NULL, size + page_size, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED &&
+	      errno == EINVAL, "%s: mmap past the end: %s, expected EINVAL", heap, strerror(errno));
+	errno = 0;
+	CHECK(mmap(NULL, page_size, PROT_READ, MAP_SHARED, fd, size) == MAP_FAILED &&
+	      errno == EINVAL, "%s: mmap at offset size: %s", heap, strerror(errno));
+	errno = 0;
+	CHECK(mremap(p, size, size + page_size, 0) == MAP_FAILED && errno == EFAULT,
+	      "%s: mremap growing the mapping: %s, expected EFAULT", heap, strerror(errno));
+	/* An offset mapping sees the same pages. */
+	uint8_t *q = mmap(NULL, page_size, PROT_READ, MAP_SHARED, fd, 3 * page_size);
+	CHECK(q != MAP_FAILED && q[5] == (uint8_t)((3 * page_size + 5) * 7 + 1),
+	      "%s: mapping at page offset 3 reads wrong data", heap);
+	if (q != MAP_FAILED)
+		munmap(q, page_size);
+	/* The last page of the page-rounded size belongs to the buffer. */
+	CHECK(!touch_sigbus(p + size - 1, false), "%s: last page of the rounded size faults", heap);
+
+	munmap(p, size);
+	close(fd);
+	close(hfd);
+}
+
+static void abi_errors(void)
+{
+	int hfd = heap_open("capbuf");
+	unsigned long max_buf = param_get("max_buffer_size");
+	unsigned long max_total = param_get("max_total_size");
+	long allocated = stat_get("allocated_total");
+	int fd, fds[3];
+
+	CHECK(heap_alloc(hfd, 0) == -EINVAL, "len 0: %s", strerror(-heap_alloc(hfd, 0)));
+	CHECK(heap_alloc(hfd, UINT64_MAX) == -EINVAL, "len ~0 accepted");
+	CHECK(heap_alloc(hfd, UINT64_MAX - 4095) == -EINVAL, "len 2^64-4096 accepted");
+	CHECK(heap_alloc(hfd, UINT64_MAX - 4096 + 2) == -EINVAL, "len that rounds past 2^64 accepted");
+	CHECK(heap_alloc(hfd, (uint64_t)max_buf + 1) == -EINVAL, "len max_buffer_size+1 accepted");
+	CHECK(heap_alloc_flags(hfd, 4096, O_RDWR | O_NONBLOCK, 0) == -EINVAL,
+	      "fd_flags O_NONBLOCK accepted");
+	CHECK(heap_alloc_flags(hfd, 4096, O_RDWR, 1) == -EINVAL, "heap_flags 1 accepted");
+	{
+		struct dma_heap_allocation_data d = { .len = 4096, .fd = 5, .fd_flags = O_RDWR };
+
+		CHECK(heap_ioctl(hfd, sizeof(d), &d) == -EINVAL, "fd 5 in the request accepted");
+	}
+	CHECK(ioctl(hfd, _IOWR('X', 0, struct dma_heap_allocation_data), &(struct dma_heap_allocation_data){ .len = 4096 }) == -1 &&
+	      errno == ENOTTY, "wrong ioctl magic: %s, expected ENOTTY", strerror(errno));
+	CHECK(ioctl(hfd, _IOWR(DMA_HEAP_IOC_MAGIC, 1, struct dma_heap_allocation_data), &(struct dma_heap_allocation_data){ .len = 4096 }) == -1 &&
+	      errno == ENOTTY, "unknown ioctl number: %s, expected ENOTTY", strerror(errno));
+	CHECK(stat_get("allocated_total") == allocated, "a refused request counted as allocated");
+
+	/* Read-only buffer: the access mode limits mmap(). */
+	fd = heap_alloc_flags(hfd, 4096, O_RDONLY, 0);
+	REQUIRE(fd >= 0, "O_RDONLY alloc: %s", strerror(-fd));
+	CHECK(!(fcntl(fd, F_GETFD) & FD_CLOEXEC), "FD_CLOEXEC set without O_CLOEXEC");
+	errno = 0;
+	CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
+	      errno == EACCES, "writable mmap of an O_RDONLY buffer: %s", strerror(errno));
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "read-only mmap of an O_RDONLY buffer: %s", strerror(errno));
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+
+	/* Struct sizes: an older, smaller struct (no heap_flags) zero-fills... */
+	{
+		struct { uint64_t len; uint32_t fd, fd_flags; } old = {
+			.len = 8192, .fd_flags = O_RDWR | O_CLOEXEC };
+		int ret = heap_ioctl(hfd, sizeof(old), &old);
+
+		CHECK(ret == 0 && old.fd > 0, "16-byte request: %s", strerror(-ret));
+		if (ret == 0) {
+			CHECK(lseek(old.fd, 0, SEEK_END) == 8192, "16-byte request: wrong size");
+			close(old.fd);
+		}
+	}
+	/* ...and a newer, larger one is accepted with the extra ignored. */
+	{
+		struct { struct dma_heap_allocation_data d; uint64_t extra; } big = {
+			.d = { .len = 4096, .fd_flags = O_RDWR | O_CLOEXEC },
+			.extra = 0xdeadbeefcafef00dULL };
+		int ret = heap_ioctl(hfd, sizeof(big), &big);
+
+		CHECK(ret == 0 && big.d.fd > 0, "32-byte request: %s", strerror(-ret));
+		CHECK(big.extra == 0xdeadbeefcafef00dULL, "32-byte request: extra bytes written");
+		if (ret == 0)
+			close(big.d.fd);
+	}
+
+	/* Limits are writable at runtime. */
+	param_set("max_buffer_size", "1048576");
+	fd = heap_alloc(hfd, 1048576);
+	CHECK(fd >= 0, "len == max_buffer_size refused: %s", strerror(-fd));
+	if (fd >= 0)
+		close(fd);
+	CHECK(heap_alloc(hfd, 1048577) == -EINVAL, "len max_buffer_size+1 accepted");
+	param_set("max_buffer_size", "268435456");
+	CHECK(param_get("max_buffer_size") == 268435456, "max_buffer_size did not stick");
+
+	expect_no_live_buffers("before the total-size limit");
+	param_set("max_total_size", "1048576");
+	fds[0] = heap_alloc(hfd, 512 * 1024);
+	fds[1] = heap_alloc(hfd, 512 * 1024 - 100);	/* rounds up to exactly the limit */
+	CHECK(fds[0] >= 0 && fds[1] >= 0, "allocations up to max_total_size refused");
+	CHECK(stat_get("live_bytes") == 1048576, "live_bytes %ld, expected 1048576",
+	      stat_get("live_bytes"));
+	fds[2] = heap_alloc(hfd, 1);
+	CHECK(fds[2] == -ENOMEM, "allocation past max_total_size: %s, expected ENOMEM",
+	      fds[2] < 0 ? strerror(-fds[2]) : "success");
+	CHECK(stat_get("live_bytes") == 1048576, "a refused allocation changed live_bytes");
+	if (fds[2] >= 0)
+		close(fds[2]);
+	close(fds[0]);
+	fds[2] = -1;
+	for (int i = 0; i < 100 && fds[2] < 0; i++) {
+		fds[2] = heap_alloc(hfd, 4096);	/* the release runs as task work */
+		if (fds[2] < 0)
+			usleep(10000);
+	}
+	CHECK(fds[2] >= 0, "freed space not reusable: %s", strerror(-fds[2]));
+	close(fds[1]);
+	if (fds[2] >= 0)
+		close(fds[2]);
+	{
+		char v[32];
+
+		snprintf(v, sizeof(v), "%lu", max_total);
+		param_set("max_total_size", v);
+	}
+	close(hfd);
+}
+
+static void case_abi(void)
+{
+	int fds = count_fds();
+
+	REQUIRE(access("/dev/dma_heap/capbuf", F_OK) == 0 &&
+		access("/dev/dma_heap/capbuf-wc", F_OK) == 0, "heap nodes missing");
+	abi_heap("capbuf");
+	abi_heap("capbuf-wc");
+	abi_errors();
+	CHECK(count_fds() == fds, "fd leak: %d fds before, %d after", fds, count_fds());
+	expect_no_live_buffers("abi");
+	CHECK(stat_get("violations_total") == 0, "violations with the checker off");
+}
+
+/* ---- threads --------------------------------------------------------- */
+
+#define THREADS 4
+#define THREAD_ITERS 250
+
+static volatile int threads_done;
+
+static void *alloc_worker(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+	int hfds[2] = { heap_open("capbuf"), heap_open("capbuf-wc") };
+	long bad = 0;
+
+	for (int i = 0; i < THREAD_ITERS; i++) {
+		size_t size = (1 + rand_r(&seed) % 32) * page_size;
+		int fd = heap_alloc(hfds[i & 1], size);
+		uint32_t tag = seed ^ i;
+
+		if (fd < 0) {
+			bad++;
+			continue;
+		}
+		uint32_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			bad++;
+			close(fd);
+			continue;
+		}
+		sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+		for (size_t w = 0; w < size / 4; w += 64)
+			p[w] = tag + w;
+		sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		for (size_t w = 0; w < size / 4; w += 64)
+			bad += p[w] != tag + w;
+		sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		munmap(p, size);
+		close(fd);
+	}
+	close(hfds[0]);
+	close(hfds[1]);
+	return (void *)bad;
+}
+
+/* Reads debugfs while buffers come and go: listing must not race release. */
+static void *debugfs_reader(void *arg)
+{
+	long reads = 0;
+
+	(void)arg;
+	while (!threads_done) {
+		int fd = open(DEBUGFS "/buffers", O_RDONLY | O_CLOEXEC);
+		char buf[4096];
+
+		if (fd >= 0) {
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			close(fd);
+		}
+		reads++;
+	}
+	return (void *)reads;
+}
+
+static void case_threads(void)
+{
+	pthread_t t[THREADS], reader;
+	long violations = stat_get("violations_total");
+	double t0 = now();
+	void *ret;
+
+	/* The checker on: SYNC_END then shoots PTEs down under the others' faults. */
+	param_set("check", "warn");
+	pthread_create(&reader, NULL, debugfs_reader, NULL);
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, alloc_worker, (void *)(uintptr_t)(i + 1));
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], &ret);
+		CHECK(ret == NULL, "thread %d: %ld failed allocations or bad words", i, (long)ret);
+	}
+	threads_done = 1;
+	pthread_join(reader, &ret);
+	param_set("check", "off");
+	printf("threads: %d x %d alloc/mmap/sync/munmap/close in %.2f s, %ld debugfs reads\n",
+	       THREADS, THREAD_ITERS, now() - t0, (long)ret);
+	CHECK(stat_get("violations_total") == violations, "bracketed writes counted as violations");
+	expect_no_live_buffers("threads");
+}
+
+/* ---- vivid ------------------------------------------------------------- */
+
+static int open_vivid(void)
+{
+	for (int i = 0; i < 64; i++) {
+		char path[64], *name;
+
+		snprintf(path, sizeof(path), "/sys/class/video4linux/video%d/name", i);
+		name = read_file(path);
+		if (name && strncmp(name, "vivid-000-vid-cap", 17) == 0) {
+			snprintf(path, sizeof(path), "/dev/video%d", i);
+			int fd = open(path, O_RDWR | O_CLOEXEC);
+
+			REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
+			return fd;
+		}
+	}
+	REQUIRE(0, "no vivid capture node");
+	return -1;
+}
+
+#define VIVID_BUFS 4
+#define VIVID_FRAMES 120
+
+static void case_vivid(void)
+{
+	int vfd = open_vivid(), fds = count_fds();
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_requestbuffers req = {
+		.count = VIVID_BUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_DMABUF,
+	};
+	int bfd[VIVID_BUFS];
+	uint8_t *map[VIVID_BUFS];
+	size_t size;
+	unsigned long max_vmap = 0, nonzero = 0;
+	char seen_attach[256] = "-";
+	double t0;
+
+	REQUIRE(ioctl(vfd, VIDIOC_G_FMT, &fmt) == 0, "G_FMT: %s", strerror(errno));
+	size = fmt.fmt.pix.sizeimage;
+	/* vivid's webcam input defaults to 5 fps: 120 frames would take 24 s. */
+	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, 30 };
+	ioctl(vfd, VIDIOC_S_PARM, &parm);
+	printf("vivid: %ux%u %.4s sizeimage %zu, %u/%u s per frame\n", fmt.fmt.pix.width,
+	       fmt.fmt.pix.height, (char *)&fmt.fmt.pix.pixelformat, size,
+	       parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator);
+	REQUIRE(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0 && req.count == VIVID_BUFS,
+		"REQBUFS DMABUF: %s (count %u)", strerror(errno), req.count);
+	for (int i = 0; i < VIVID_BUFS; i++) {
+		bfd[i] = alloc_on(i & 1 ? "capbuf-wc" : "capbuf", size);
+		map[i] = map_buf(bfd[i], size);
+		struct v4l2_buffer b = {
+			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
+			.index = i, .m.fd = bfd[i], .length = size,
+		};
+		REQUIRE(ioctl(vfd, VIDIOC_QBUF, &b) == 0, "QBUF %d: %s", i, strerror(errno));
+	}
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	REQUIRE(ioctl(vfd, VIDIOC_STREAMON, &type) == 0, "STREAMON: %s", strerror(errno));
+	t0 = now();
+	for (int f = 0; f < VIVID_FRAMES; f++) {
+		struct v4l2_buffer b = {
+			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
+		};
+		REQUIRE(ioctl(vfd, VIDIOC_DQBUF, &b) == 0, "DQBUF frame %d: %s", f, strerror(errno));
+		CHECK(b.bytesused == size, "frame %d: bytesused %u", f, b.bytesused);
+		/* The other buffers are queued: the driver holds them now. */
+		for (int i = 0; i < VIVID_BUFS; i++) {
+			const char *l = buffer_line(bfd[i]);
+			unsigned long v = field_ul(l, "vmap");
+
+			if (v > max_vmap)
+				max_vmap = v;
+			if (strcmp(field(l, "attachments"), "-") != 0)
+				snprintf(seen_attach, sizeof(seen_attach), "%s", field(l, "attachments"));
+		}
+		sync_buf(b.m.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		/* Buffers go back zeroed: a picture can only be this frame's. */
+		if (!all_zero(map[b.index], size))
+			nonzero++;
+		/* A YUYV frame has no zero luma in vivid's default colour bars. */
+		CHECK(map[b.index][size - 2] != 0, "frame %d: last pixel has zero luma", f);
+		memset(map[b.index], 0, size);
+		sync_buf(b.m.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		REQUIRE(ioctl(vfd, VIDIOC_QBUF, &b) == 0, "re-QBUF: %s", strerror(errno));
+	}
+	double dt = now() - t0;
+	REQUIRE(ioctl(vfd, VIDIOC_STREAMOFF, &type) == 0, "STREAMOFF: %s", strerror(errno));
+	printf("vivid: %d frames in %.2f s, %lu with picture; debugfs while streaming: "
+	       "vmap up to %lu, attachments %s\n", VIVID_FRAMES, dt, nonzero, max_vmap, seen_attach);
+	printf("vivid: buffer 0 after streaming: %s\n", buffer_line(bfd[0]));
+	CHECK(nonzero == VIVID_FRAMES, "only %lu of %d frames reached capbuf pages",
+	      nonzero, VIVID_FRAMES);
+	/* vb2-vmalloc imports by vmap, without attaching. */
+	CHECK(max_vmap >= 1, "vivid never held a kernel mapping of a capbuf buffer");
+
+	req.count = 0;
+	CHECK(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0, "REQBUFS 0: %s", strerror(errno));
+	close(vfd);
+	for (int i = 0; i < VIVID_BUFS; i++) {
+		const char *l = buffer_line(bfd[i]);
+
+		CHECK(field_ul(l, "vmap") == 0 && strcmp(field(l, "attachments"), "-") == 0,
+		      "buffer %d still used after vivid let go: %s", i, l);
+		munmap(map[i], size);
+		close(bfd[i]);
+	}
+	CHECK(count_fds() == fds - 1, "fd leak in vivid case");
+	expect_no_live_buffers("vivid");
+}
+
+/* ---- DRM helpers ------------------------------------------------------- */
+
+static int open_drm(const char *driver)
+{
+	for (int i = 0; i < 16; i++) {
+		char path[32];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		drmVersionPtr v = drmGetVersion(fd);
+		int match = v && strcmp(v->name, driver) == 0;
+
+		drmFreeVersion(v);
+		if (match)
+			return fd;
+		close(fd);
+	}
+	REQUIRE(0, "no DRM device with driver %s", driver);
+	return -1;
+}
+
+static uint32_t prop_id(int fd, uint32_t obj, uint32_t type, const char *name)
+{
+	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
+	uint32_t id = 0;
+
+	for (uint32_t i = 0; props && i < props->count_props && !id; i++) {
+		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
+
+		if (p && strcmp(p->name, name) == 0)
+			id = p->prop_id;
+		drmModeFreeProperty(p);
+	}
+	drmModeFreeObjectProperties(props);
+	REQUIRE(id, "object %u has no property %s", obj, name);
+	return id;
+}
+
+static uint64_t prop_value(int fd, uint32_t obj, uint32_t type, const char *name)
+{
+	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
+	uint64_t v = 0;
+
+	for (uint32_t i = 0; props && i < props->count_props; i++) {
+		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
+
+		if (p && strcmp(p->name, name) == 0)
+			v = props->prop_values[i];
+		drmModeFreeProperty(p);
+	}
+	drmModeFreeObjectProperties(props);
+	return v;
+}
+
+static void add_prop(drmModeAtomicReq *req, int fd, uint32_t obj, uint32_t type,
+		     const char *name, uint64_t value)
+{
+	REQUIRE(drmModeAtomicAddProperty(req, obj, prop_id(fd, obj, type, name), value) >= 0,
+		"atomic add %s", name);
+}
+
+static void gem_close(int fd, uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	CHECK(drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &c) == 0, "GEM_CLOSE: %s", strerror(errno));
+}
+
+/* Same picture as drm-smoke: bars, gradient and checker, so an offset or a
+ * swapped channel cannot pass. */
+static uint32_t pattern_pixel(unsigned int x, unsigned int y)
+{
+	static const uint32_t bars[] = { 0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
+					 0xff00ff, 0xff0000, 0x0000ff, 0x000000 };
+	if (y < 256)
+		return bars[x * 8 / 1024];
+	if (y < 512)
+		return (x & 0xff) << 16 | (y & 0xff) << 8 | ((x + y) & 0xff);
+	return ((x / 16 + y / 16) & 1) ? 0x808080 : 0x102030;
+}
+
+/* ---- kms --------------------------------------------------------------- */
+
+#define W 1024
+#define H 768
+
+static unsigned long compare_ppm(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned int w, h, maxval;
+	unsigned long bad = 0;
+
+	REQUIRE(f && fscanf(f, "P6 %u %u %u", &w, &h, &maxval) == 3 && fgetc(f) != EOF,
+		"cannot read %s", path);
+	REQUIRE(w == W && h == H && maxval == 255, "screendump is %ux%u max %u", w, h, maxval);
+	for (unsigned int y = 0; y < h; y++)
+		for (unsigned int x = 0; x < w; x++) {
+			int r = fgetc(f), g = fgetc(f), b = fgetc(f);
+			uint32_t got = (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
+
+			if (got != pattern_pixel(x, y) && bad++ < 5)
+				fprintf(stderr, "pixel %u,%u: screen %06x, drawn %06x\n", x, y,
+					got, pattern_pixel(x, y));
+		}
+	fclose(f);
+	return bad;
+}
+
+static void case_kms(const char *driver)
+{
+	bool vkms = strcmp(driver, "vkms") == 0;
+	int fd = open_drm(driver), fds = count_fds();
+	size_t size = (size_t)W * H * 4;
+	uint32_t handles[4] = { 0 }, pitches[4] = { W * 4 }, offsets[4] = { 0 };
+	uint32_t fb, wb_fb = 0, wb_handle = 0, crtc, plane = 0, mode_blob;
+	drmModeConnector *conn = NULL;
+	uint32_t wb_conn = 0;
+	int wb_fd = -1;
+	uint32_t *wb_px = NULL;
+
+	REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) == 0 &&
+		drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) == 0, "atomic client cap refused");
+	if (vkms)
+		REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1) == 0,
+			"writeback client cap refused");
+
+	drmModeRes *res = drmModeGetResources(fd);
+	REQUIRE(res && res->count_crtcs, "no CRTC");
+	crtc = res->crtcs[0];
+	for (int i = 0; i < res->count_connectors; i++) {
+		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+
+		if (c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
+			wb_conn = c->connector_id;
+			drmModeFreeConnector(c);
+		} else if (!conn && c->connection == DRM_MODE_CONNECTED && c->count_modes) {
+			conn = c;
+		} else {
+			drmModeFreeConnector(c);
+		}
+	}
+	REQUIRE(conn, "%s: no connected connector", driver);
+	REQUIRE(!vkms || wb_conn, "vkms: no writeback connector");
+	drmModeModeInfo *mode = NULL;
+	for (int i = 0; i < conn->count_modes; i++)
+		if (conn->modes[i].hdisplay == W && conn->modes[i].vdisplay == H)
+			mode = &conn->modes[i];
+	REQUIRE(mode, "%s offers no %ux%u mode", driver, W, H);
+
+	drmModePlaneRes *pres = drmModeGetPlaneResources(fd);
+	for (uint32_t i = 0; pres && i < pres->count_planes && !plane; i++) {
+		drmModePlane *p = drmModeGetPlane(fd, pres->planes[i]);
+
+		if ((p->possible_crtcs & 1) &&
+		    prop_value(fd, p->plane_id, DRM_MODE_OBJECT_PLANE, "type") == DRM_PLANE_TYPE_PRIMARY)
+			plane = p->plane_id;
+		drmModeFreePlane(p);
+	}
+	drmModeFreePlaneResources(pres);
+	REQUIRE(plane, "%s: no primary plane", driver);
+
+	/* The scanout buffer: a capbuf buffer the CPU draws into. */
+	int bfd = alloc_on("capbuf", size);
+	uint32_t *px = map_buf(bfd, size);
+	sync_buf(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	for (unsigned int y = 0; y < H; y++)
+		for (unsigned int x = 0; x < W; x++)
+			px[y * W + x] = pattern_pixel(x, y);
+	sync_buf(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+
+	REQUIRE(drmPrimeFDToHandle(fd, bfd, &handles[0]) == 0, "PrimeFDToHandle: %s", strerror(errno));
+	REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &fb, 0) == 0,
+		"AddFB2: %s", strerror(errno));
+	const char *att = buf_str(bfd, "attachments");
+	printf("%s: scanout buffer imported: %s\n", driver, buffer_line(bfd));
+	CHECK(strcmp(att, "-") != 0, "%s: no attachment while the fb lives", driver);
+
+	if (vkms) {
+		/* The writeback target is a capbuf buffer too: vkms writes, the CPU reads. */
+		wb_fd = alloc_on("capbuf-wc", size);
+		wb_px = map_buf(wb_fd, size);
+		uint32_t wh[4] = { 0 };
+
+		REQUIRE(drmPrimeFDToHandle(fd, wb_fd, &wh[0]) == 0, "PrimeFDToHandle wb");
+		wb_handle = wh[0];
+		REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, wh, pitches, offsets,
+				      &wb_fb, 0) == 0, "AddFB2 wb: %s", strerror(errno));
+	}
+
+	REQUIRE(drmModeCreatePropertyBlob(fd, mode, sizeof(*mode), &mode_blob) == 0, "mode blob");
+	drmModeAtomicReq *req = drmModeAtomicAlloc();
+	/* vkms's encoders cannot be cloned: the writeback connector drives the
+	 * CRTC alone, the Virtual one is switched off. */
+	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID",
+		 vkms ? 0 : crtc);
+	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", mode_blob);
+	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", fb);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", crtc);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_X", 0);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_Y", 0);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_W", (uint64_t)W << 16);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_H", (uint64_t)H << 16);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_X", 0);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_Y", 0);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_W", W);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_H", H);
+	int32_t out_fence = -1;
+	if (vkms) {
+		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", crtc);
+		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID", wb_fb);
+		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR",
+			 (uint64_t)(uintptr_t)&out_fence);
+	}
+	REQUIRE(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
+		"atomic commit: %s", strerror(errno));
+	drmModeAtomicFree(req);
+	printf("%s: scanning out: %s\n", driver, buffer_line(bfd));
+
+	if (vkms) {
+		struct pollfd pfd = { .fd = out_fence, .events = POLLIN };
+
+		REQUIRE(out_fence >= 0, "no writeback out-fence");
+		REQUIRE(poll(&pfd, 1, 5000) == 1, "writeback fence did not signal");
+		close(out_fence);
+		printf("vkms: writeback buffer: %s\n", buffer_line(wb_fd));
+		CHECK(strcmp(buf_str(wb_fd, "attachments"), "-") != 0, "vkms: no writeback attachment");
+		sync_buf(wb_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		unsigned long bad = 0;
+		for (unsigned int y = 0; y < H; y++)
+			for (unsigned int x = 0; x < W; x++) {
+				uint32_t got = wb_px[y * W + x] & 0xffffff;
+
+				if (got != pattern_pixel(x, y) && bad++ < 5)
+					fprintf(stderr, "pixel %u,%u: written back %06x, drawn %06x\n",
+						x, y, got, pattern_pixel(x, y));
+			}
+		sync_buf(wb_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		printf("vkms: writeback %ux%u: %lu of %u pixels differ\n", W, H, bad, W * H);
+		CHECK(bad == 0, "vkms: writeback differs from the capbuf scanout buffer");
+	} else {
+		const char *helper = getenv("DMAPIPE_VM_SCREENDUMP");
+		const char *share = getenv("DMAPIPE_VM_SHARE");
+		char cmd[512], path[512];
+
+		REQUIRE(helper && share, "not in the test VM (no DMAPIPE_VM_SCREENDUMP)");
+		snprintf(cmd, sizeof(cmd), "%s capbuf-kms.ppm", helper);
+		REQUIRE(run(cmd) == 0, "screendump helper failed");
+		snprintf(path, sizeof(path), "%s/capbuf-kms.ppm", share);
+		unsigned long bad = compare_ppm(path);
+		printf("cirrus: screendump %ux%u: %lu of %u pixels differ\n", W, H, bad, W * H);
+		CHECK(bad == 0, "cirrus: screen differs from the capbuf scanout buffer");
+	}
+
+	/* Switch off, then drop every reference: the buffers must go. */
+	req = drmModeAtomicAlloc();
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", 0);
+	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", 0);
+	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
+	if (vkms)
+		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
+	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", 0);
+	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 0);
+	CHECK(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
+	      "disabling commit: %s", strerror(errno));
+	drmModeAtomicFree(req);
+	drmModeDestroyPropertyBlob(fd, mode_blob);
+	CHECK(drmModeRmFB(fd, fb) == 0, "RmFB: %s", strerror(errno));
+	gem_close(fd, handles[0]);
+	if (vkms) {
+		CHECK(drmModeRmFB(fd, wb_fb) == 0, "RmFB wb: %s", strerror(errno));
+		gem_close(fd, wb_handle);
+	}
+	/* Releasing the GEM objects detaches the display from the buffers. */
+	for (int i = 0; i < 200 && strcmp(buf_str(bfd, "attachments"), "-"); i++)
+		usleep(10000);
+	CHECK(strcmp(buf_str(bfd, "attachments"), "-") == 0, "%s: still attached after GEM close: %s",
+	      driver, buffer_line(bfd));
+	CHECK(buf_ul(bfd, "vmap") == 0, "%s: kernel mapping left: %s", driver, buffer_line(bfd));
+	munmap(px, size);
+	close(bfd);
+	if (vkms) {
+		munmap(wb_px, size);
+		close(wb_fd);
+	}
+	drmModeFreeConnector(conn);
+	drmModeFreeResources(res);
+	CHECK(count_fds() == fds, "fd leak in kms case");
+	close(fd);
+	expect_no_live_buffers(driver);
+}
+
+/* ---- vgem -------------------------------------------------------------- */
+
+static void case_vgem(void)
+{
+	int gfd = open_drm("vgem"), fds = count_fds();
+	size_t size = 16 * page_size;
+	int bfd = alloc_on("capbuf", size), bfd2;
+	unsigned long ino = ino_of(bfd);
+	uint32_t *p = map_buf(bfd, size), h, h2;
+
+	sync_buf(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	for (size_t i = 0; i < size / 4; i++)
+		p[i] = 0xc0ffee00 + i;
+	sync_buf(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+
+	REQUIRE(drmPrimeFDToHandle(gfd, bfd, &h) == 0, "vgem PrimeFDToHandle: %s", strerror(errno));
+	const char *l = buffer_line(bfd);
+	printf("vgem: imported: %s\n", l);
+	CHECK(strstr(field(l, "attachments"), "vgem") != NULL, "vgem attachment missing: %s",
+	      field(l, "attachments"));
+	/* The DRM prime import maps at once: the device owns it, PTEs are gone. */
+	CHECK(strstr(field(l, "attachments"), ":bidir") != NULL, "vgem attachment not mapped bidir");
+	CHECK(field_ul(l, "shootdowns") == 1 && strcmp(field(l, "owner"), "device") == 0,
+	      "device map did not shoot down: %s", l);
+	CHECK(drmPrimeFDToHandle(gfd, bfd, &h2) == 0 && h2 == h, "second import gave handle %u, not %u",
+	      h2, h);
+
+	REQUIRE(drmPrimeHandleToFD(gfd, h, DRM_CLOEXEC | DRM_RDWR, &bfd2) == 0,
+		"vgem PrimeHandleToFD: %s", strerror(errno));
+	CHECK(ino_of(bfd2) == ino, "re-export is inode %lu, not %lu: a copy, not the buffer",
+	      ino_of(bfd2), ino);
+	CHECK(strchr(buf_str(bfd, "attachments"), ',') == NULL,
+	      "re-export attached again: %s", buf_str(bfd, "attachments"));
+
+	/* The re-export is the same buffer: its mapping sees the pattern. */
+	uint32_t *q = map_buf(bfd2, size);
+	sync_buf(bfd2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	CHECK(q[0] == 0xc0ffee00 && q[size / 4 - 1] == 0xc0ffee00 + size / 4 - 1,
+	      "re-export reads %#x", q[0]);
+	sync_buf(bfd2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	munmap(q, size);
+
+	munmap(p, size);
+	close(bfd);
+	/* The re-exported fd alone keeps the buffer. */
+	CHECK(buffer_line(bfd2) != NULL, "buffer gone while the re-export lives");
+	gem_close(gfd, h);
+	CHECK(strcmp(buf_str(bfd2, "attachments"), "-") == 0, "attachment left after GEM_CLOSE: %s",
+	      buf_str(bfd2, "attachments"));
+	close(bfd2);
+	CHECK(count_fds() == fds, "fd leak in vgem case");
+	close(gfd);
+	expect_no_live_buffers("vgem");
+}
+
+/* ---- checker ------------------------------------------------------------ */
+
+static void case_checker(void)
+{
+	size_t size = 16 * page_size;
+	long total0 = stat_get("violations_total");
+
+	REQUIRE(stat_get("violations_total") >= 0, "stats");
+	param_set("check", "warn");
+	REQUIRE(strstr(read_file(DEBUGFS "/stats"), "check warn"), "stats does not say check warn");
+	REQUIRE(strncmp(read_file(PARAMS "/check"), "warn", 4) == 0, "check param reads back wrong");
+
+	/* Bracketed access: never a violation. */
+	int a = alloc_on("capbuf", size);
+	uint8_t *pa = map_buf(a, size);
+	pa[0] = 1;	/* a new buffer belongs to the CPU */
+	sync_buf(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	memset(pa, 0x11, size);
+	sync_buf(a, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	sync_buf(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	CHECK(pa[size - 1] == 0x11, "data lost across a bracket");
+	sync_buf(a, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	CHECK(buf_ul(a, "violations") == 0, "bracketed access counted: %s", buffer_line(a));
+	CHECK(buf_ul(a, "shootdowns") == 2, "check=warn: each SYNC_END must zap: %s", buffer_line(a));
+
+	/* Unbracketed after END: one violation per page touched. */
+	pa[3 * page_size] = 2;
+	pa[5 * page_size] = 2;
+	pa[5 * page_size + 1] = 2;	/* same page, PTE present: not seen again */
+	CHECK(buf_ul(a, "violations") == 2, "violations=%lu after touching 2 pages unbracketed",
+	      buf_ul(a, "violations"));
+	CHECK(stat_get("violations_total") == total0 + 2, "violations_total %ld, expected %ld",
+	      stat_get("violations_total"), total0 + 2);
+	CHECK(run("dmesg | grep -q 'capbuf: violation: '") == 0,
+	      "no violation notice in the kernel log");
+
+	/* After a device map: the prime import into vgem maps it for DMA. */
+	int gfd = open_drm("vgem");
+	int b = alloc_on("capbuf-wc", size);
+	uint8_t *pb = map_buf(b, size);
+	uint32_t h;
+	pb[0] = 1;
+	CHECK(buf_ul(b, "violations") == 0, "CPU write to a new buffer counted");
+	REQUIRE(drmPrimeFDToHandle(gfd, b, &h) == 0, "vgem import: %s", strerror(errno));
+	pb[0] = 2;
+	CHECK(buf_ul(b, "violations") == 1, "write after a device map not seen: %s", buffer_line(b));
+	sync_buf(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	pb[page_size] = 3;
+	sync_buf(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	CHECK(buf_ul(b, "violations") == 1, "bracketed write after a device map counted");
+
+	/* strict: the same access is SIGBUS, and still counted. */
+	param_set("check", "strict");
+	CHECK(touch_sigbus(pa + 7 * page_size, false), "strict: unbracketed read did not SIGBUS");
+	CHECK(touch_sigbus(pb + 2 * page_size, true), "strict: unbracketed write did not SIGBUS");
+	CHECK(buf_ul(a, "violations") == 3 && buf_ul(b, "violations") == 2,
+	      "strict violations not counted: a %lu b %lu", buf_ul(a, "violations"),
+	      buf_ul(b, "violations"));
+	sync_buf(a, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	CHECK(!touch_sigbus(pa + 7 * page_size, false), "strict: bracketed read got SIGBUS");
+	sync_buf(a, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	/* A forked child dies of it, as an unprepared program would. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		pb[4 * page_size] = 1;
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS, "strict: child was not killed by SIGBUS");
+
+	/* off: nothing is counted, mappings stay. */
+	param_set("check", "off");
+	long total = stat_get("violations_total");
+	pa[9 * page_size] = 4;
+	pb[9 * page_size] = 4;
+	CHECK(stat_get("violations_total") == total, "check=off counted a violation");
+	REQUIRE(strstr(read_file(DEBUGFS "/stats"), "check off"), "stats does not say check off");
+
+	gem_close(gfd, h);
+	close(gfd);
+	munmap(pa, size);
+	munmap(pb, size);
+	close(a);
+	close(b);
+	expect_no_live_buffers("checker");
+}
+
+/* The checker's cost: a zap at each END and a fault per page at next touch. */
+static double bench_run(int fd, uint8_t *p, size_t size, int iters, bool fill,
+			unsigned long *faults)
+{
+	unsigned long f0 = buf_ul(fd, "faults");
+	double t0 = now();
+
+	for (int i = 0; i < iters; i++) {
+		sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		if (fill)
+			memset(p, i, size);
+		else
+			for (size_t o = 0; o < size; o += page_size)
+				p[o] = i;
+		sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	}
+	double dt = now() - t0;
+	*faults = buf_ul(fd, "faults") - f0;
+	return dt;
+}
+
+static void case_bench(int iters)
+{
+	size_t size = 640 * 480 * 4;
+	const char *modes[] = { "off", "warn" };
+
+	for (int h = 0; h < 2; h++) {
+		const char *heap = h ? "capbuf-wc" : "capbuf";
+		int fd = alloc_on(heap, size);
+		uint8_t *p = map_buf(fd, size);
+
+		for (int fill = 0; fill < 2; fill++)
+			for (int m = 0; m < 2; m++) {
+				unsigned long faults;
+
+				param_set("check", modes[m]);
+				bench_run(fd, p, size, 10, fill, &faults);	/* warm up */
+				double dt = bench_run(fd, p, size, iters, fill, &faults);
+				printf("bench: %-9s check=%-4s %-6s %d x (START, %s %zu pages, END): "
+				       "%.1f us/frame, %.2f faults/frame\n", heap, modes[m],
+				       fill ? "memset" : "touch", iters,
+				       fill ? "memset" : "1 byte in each of", size / page_size,
+				       dt * 1e6 / iters, (double)faults / iters);
+				CHECK(m ? faults == (unsigned long)iters * (size / page_size) : faults == 0,
+				      "check=%s: %lu faults in %d frames", modes[m], faults, iters);
+			}
+		munmap(p, size);
+		close(fd);
+	}
+	param_set("check", "off");
+	expect_no_live_buffers("bench");
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static bool module_loaded(void)
+{
+	return access("/sys/module/capbuf", F_OK) == 0;
+}
+
+static int rmmod(void)
+{
+	return run("rmmod capbuf");
+}
+
+static void case_lifecycle(void)
+{
+	const char *ko = getenv("DMAPIPE_CAPBUF_KO");
+	char cmd[600];
+
+	REQUIRE(ko, "DMAPIPE_CAPBUF_KO is not set");
+	REQUIRE(module_loaded(), "capbuf is not loaded");
+
+	int hfd = heap_open("capbuf");
+	CHECK(rmmod() != 0 && module_loaded(), "rmmod succeeded with a heap node open");
+	int fd = heap_alloc(hfd, 8 * page_size);
+	REQUIRE(fd >= 0, "alloc");
+	close(hfd);
+	CHECK(rmmod() != 0 && module_loaded(), "rmmod succeeded while a buffer fd lives");
+
+	uint8_t *p = map_buf(fd, 8 * page_size);
+	close(fd);
+	CHECK(stat_get("live_buffers") == 1, "a mapped buffer was released at close");
+	CHECK(rmmod() != 0 && module_loaded(), "rmmod succeeded while only an mmap lives");
+	p[0] = 1;	/* the mapping still works, and the fault handler is there */
+	munmap(p, 8 * page_size);
+
+	CHECK(rmmod() == 0 && !module_loaded(), "rmmod failed with no buffer left");
+	CHECK(access("/dev/dma_heap/capbuf", F_OK) != 0, "heap node survived rmmod");
+
+	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
+	REQUIRE(run(cmd) == 0, "re-insmod %s failed", ko);
+	for (int i = 0; i < 100 && access("/dev/dma_heap/capbuf-wc", F_OK); i++)
+		usleep(10000);
+	REQUIRE(access("/dev/dma_heap/capbuf-wc", F_OK) == 0, "heap nodes not back after insmod");
+	CHECK(stat_get("allocated_total") == 0 && stat_get("live_buffers") == 0,
+	      "a fresh module has state");
+	fd = alloc_on("capbuf", page_size);
+	close(fd);
+	expect_no_live_buffers("lifecycle");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} cases[] = {
+		{ "abi", case_abi }, { "threads", case_threads }, { "vivid", case_vivid },
+		{ "vgem", case_vgem }, { "checker", case_checker },
+		{ "lifecycle", case_lifecycle },
+	};
+
+	page_size = sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s CASE...  (abi threads vivid vgem kms-cirrus kms-vkms "
+			"checker bench[:FRAMES] lifecycle)\n", argv[0]);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		int before = failures;
+		double t0 = now();
+		bool found = false;
+
+		if (strncmp(argv[i], "kms-", 4) == 0) {
+			case_kms(argv[i] + 4);
+			found = true;
+		} else if (strncmp(argv[i], "bench", 5) == 0) {
+			/* bench[:FRAMES]: the docs' numbers come from bench:1000. */
+			case_bench(argv[i][5] == ':' ? atoi(argv[i] + 6) : 1000);
+			found = true;
+		}
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]) && !found; c++)
+			if (strcmp(argv[i], cases[c].name) == 0) {
+				cases[c].fn();
+				found = true;
+			}
+		if (!found) {
+			fprintf(stderr, "unknown case %s\n", argv[i]);
+			return 2;
+		}
+		printf("%s %s (%.2f s)\n", failures == before ? "PASS" : "FAIL", argv[i], now() - t0);
+	}
+	return failures ? 1 : 0;
+}
