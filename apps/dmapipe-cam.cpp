@@ -44,6 +44,12 @@ static void usage(FILE *out)
 		"                        heap[:NAME] (a dma-heap), udmabuf, v4l2 (the camera, via\n"
 		"                        VIDIOC_EXPBUF), dumb (the display's dumb buffers) or auto\n"
 		"                        (default: capbuf if loaded, else dumb, else v4l2)\n"
+		"  --stage LIST          software stages, comma-separated, in order: convert[:threads=N]\n"
+		"                        (YUYV/UYVY/NV12 -> XRGB8888 into a pool the display\n"
+		"                        scans out), overlay[:scale=N] (frame number and time,\n"
+		"                        in place), analysis (checksum and luma histogram, read-only)\n"
+		"                        (default: convert alone when the display takes none of the\n"
+		"                        camera's formats)\n"
 		"  --buffers N           buffers shared by camera and display (default 6, at least 4)\n"
 		"  --frames N            stop after N displayed frames (default: until Ctrl-C)\n"
 		"  --check MODE          set capbuf's CPU access checker: off, warn or strict\n"
@@ -168,11 +174,12 @@ static bool setCheck(const std::string &mode)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CAMERA = 256, OPT_DISPLAY, OPT_SIZE, OPT_FORMAT, OPT_ALLOC, OPT_BUFFERS, OPT_FRAMES,
+	enum { OPT_CAMERA = 256, OPT_STAGE, OPT_DISPLAY, OPT_SIZE, OPT_FORMAT, OPT_ALLOC, OPT_BUFFERS, OPT_FRAMES,
 	       OPT_CHECK, OPT_STATS, OPT_LIST, OPT_HELP, OPT_VERSION };
 	static const option opts[] = {
 		{ "camera", required_argument, nullptr, OPT_CAMERA },
 		{ "display", required_argument, nullptr, OPT_DISPLAY },
+		{ "stage", required_argument, nullptr, OPT_STAGE },
 		{ "size", required_argument, nullptr, OPT_SIZE },
 		{ "format", required_argument, nullptr, OPT_FORMAT },
 		{ "alloc", required_argument, nullptr, OPT_ALLOC },
@@ -199,6 +206,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DISPLAY:
 			cfg.display = optarg;
+			break;
+		case OPT_STAGE:
+			try {
+				cfg.stages = makeStages(optarg);
+			} catch (const Error &e) {
+				fprintf(stderr, "dmapipe-cam: --stage: %s\n", e.what());
+				return 2;
+			}
 			break;
 		case OPT_SIZE:
 			if (!parseSize(optarg, &cfg.width, &cfg.height)) {
@@ -286,6 +301,15 @@ int main(int argc, char **argv)
 		return 1;
 
 	try {
+		if (cfg.stages.empty() && cfg.format.empty()) {
+			/* A conversion only where needed: when the display takes none of the camera's formats. */
+			V4l2Capture cam(cfg.camera);
+			KmsDisplay disp(cfg.display);
+			if (!commonFormat(cam.formats(), disp.formats())) {
+				cfg.stages = makeStages("convert");
+				fprintf(stderr, "note: the display takes none of the camera's formats; converting\n");
+			}
+		}
 		Pipeline p(cfg);
 		const CaptureFormat &f = p.captureFormat();
 		fprintf(stderr, "camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
@@ -301,7 +325,7 @@ int main(int argc, char **argv)
 			p.onStats = [&](const Stats &s) {
 				char line[256];
 				snprintf(line, sizeof(line), "%.1f fps, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
-					 s.fps(monotonicNs()), (unsigned long long)(s.displayDrops + s.captureDrops),
+					 s.fps(monotonicNs()), (unsigned long long)s.drops(),
 					 s.latencyMs(50), s.latencyMs(99), path.c_str());
 				if (tty)
 					printf("\r\033[K%s", line);

@@ -23,7 +23,7 @@ FrameScheduler::Actions FrameScheduler::captured(unsigned index)
 	return a;
 }
 
-FrameScheduler::Actions FrameScheduler::flipped()
+FrameScheduler::Actions FrameScheduler::flipped(bool commitWaiting)
 {
 	Actions a;
 	if (!committed_)
@@ -33,7 +33,7 @@ FrameScheduler::Actions FrameScheduler::flipped()
 	onScreen_ = committed_;
 	a.displayed = committed_;
 	committed_.reset();
-	if (waiting_) {
+	if (waiting_ && commitWaiting) {
 		committed_ = waiting_;
 		a.commit = waiting_;
 		waiting_.reset();

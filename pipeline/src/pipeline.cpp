@@ -389,6 +389,12 @@ void Pipeline::onCapture()
 {
 	FrameInfo info;
 	bool error = false;
+	/*
+	 * Take every frame that is ready but work only on the newest: when the
+	 * stages or the display fall behind, older frames go straight back to
+	 * the camera (counted as drops) instead of queueing up latency.
+	 */
+	std::optional<FrameInfo> newest;
 	while (capture_->dequeue(info, &error)) {
 		stats_.captured();
 		if (error || info.index >= buffers_.size()) {
@@ -396,6 +402,14 @@ void Pipeline::onCapture()
 			capture_->queue(info.index);
 			continue;
 		}
+		if (newest) {
+			capture_->queue(newest->index);
+			stats_.lateDrops++;
+		}
+		newest = info;
+	}
+	if (newest) {
+		info = *newest;
 		const DmaBuffer &captured = *buffers_[info.index];
 		size_t firstAfter = converter_ >= 0 ? size_t(converter_) + 1 : stages_.size();
 		bool ok = true;
@@ -418,10 +432,10 @@ void Pipeline::onCapture()
 		} else if (!ok) {
 			capture_->queue(info.index);
 		}
-		if (!ok)
-			continue;
-		frames_[shown] = info;
-		apply(scheduler_.captured(shown));
+		if (ok) {
+			frames_[shown] = info;
+			apply(scheduler_.captured(shown));
+		}
 	}
 	stats_.captureDrops = capture_->sequenceGaps();
 	stats_.displayDrops = scheduler_.dropped();
@@ -429,7 +443,9 @@ void Pipeline::onCapture()
 
 void Pipeline::onFlip(uint64_t timestampNs)
 {
-	FrameScheduler::Actions a = scheduler_.flipped();
+	/* The last wanted frame stays on screen: nothing more is committed after it. */
+	bool more = !framesWanted_ || stats_.displayedFrames() + 1 < framesWanted_;
+	FrameScheduler::Actions a = scheduler_.flipped(more);
 	if (a.displayed) {
 		const FrameInfo &info = frames_[*a.displayed];
 		/*
@@ -501,6 +517,12 @@ void Pipeline::run()
 		}
 		scheduler_.drain();
 		throw;
+	}
+	/* A flip still in flight lands before we return: the screen shows what was reported. */
+	for (int i = 0; i < 50 && display_->flipPending(); i++) {
+		pollfd pfd = { display_->fd(), POLLIN, 0 };
+		if (poll(&pfd, 1, 100) > 0)
+			display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
 	}
 	stats_.stop(monotonicNs());
 	capture_->stop();

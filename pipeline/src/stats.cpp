@@ -54,10 +54,12 @@ std::string Stats::summary(uint64_t nowNs) const
 {
 	char buf[256];
 	snprintf(buf, sizeof(buf),
-		 "displayed: %llu dropped: %llu (display %llu, capture %llu) errors: %llu fps: %.1f "
+		 "displayed: %llu dropped: %llu (display %llu, late %llu, capture %llu) errors: %llu "
+		 "fps: %.1f "
 		 "latency p50 %.1f ms p99 %.1f ms max %.1f ms",
-		 (unsigned long long)displayed_, (unsigned long long)(displayDrops + captureDrops),
-		 (unsigned long long)displayDrops, (unsigned long long)captureDrops,
+		 (unsigned long long)displayed_, (unsigned long long)drops(),
+		 (unsigned long long)displayDrops, (unsigned long long)lateDrops,
+		 (unsigned long long)captureDrops,
 		 (unsigned long long)errorFrames, fps(nowNs), latencyMs(50), latencyMs(99),
 		 latencyMaxMs());
 	return buf;

@@ -29,8 +29,8 @@ public:
 
 	/* A frame was captured into buffer index. */
 	Actions captured(unsigned index);
-	/* The pending flip completed. */
-	Actions flipped();
+	/* The pending flip completed; commitWaiting = false keeps a waiting frame uncommitted (stopping). */
+	Actions flipped(bool commitWaiting = true);
 	/* The commit of the pending buffer failed: it goes back to capture. */
 	Actions commitFailed();
 	/* Everything back (stop): the buffers the display no longer needs. */

@@ -20,6 +20,8 @@ public:
 	uint64_t displayedFrames() const { return displayed_; }
 	/* Frames captured but replaced before the display could take them. */
 	uint64_t displayDrops = 0;
+	/* Frames superseded by a newer one before the stages got to them. */
+	uint64_t lateDrops = 0;
 	/* Frames the camera skipped (sequence gaps). */
 	uint64_t captureDrops = 0;
 	/* Frames the device flagged as bad or a stage failed on. */
@@ -30,7 +32,8 @@ public:
 	double latencyMs(double percentile) const;
 	double latencyMaxMs() const { return maxNs_ / 1e6; }
 
-	/* "displayed: 300 dropped: 2 (display 2, capture 0) fps: 29.9 latency p50 21.0 ms p99 34.1 ms max 40.2 ms" */
+	uint64_t drops() const { return displayDrops + lateDrops + captureDrops; }
+	/* "displayed: 300 dropped: 2 (display 2, late 0, capture 0) fps: 29.9 latency p50 21.0 ms p99 34.1 ms max 40.2 ms" */
 	std::string summary(uint64_t nowNs) const;
 
 private:
