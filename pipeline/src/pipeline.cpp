@@ -62,7 +62,7 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	if (!stopFd_)
 		throwErrno("eventfd", "pipeline");
 
-	capture_ = std::make_unique<V4l2Capture>(config.camera);
+	capture_ = openSource(config.camera);
 	display_ = std::make_unique<KmsDisplay>(config.display);
 
 	stages_ = config.stages;

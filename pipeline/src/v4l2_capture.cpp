@@ -457,3 +457,16 @@ void V4l2Capture::stop()
 }
 
 } /* namespace dmapipe */
+
+namespace dmapipe {
+
+#ifndef DMAPIPE_HAVE_LIBCAMERA
+std::unique_ptr<Source> openSource(const std::string &name)
+{
+	if (name.rfind("libcamera:", 0) == 0)
+		throw Error("\"" + name + "\": this build of libdmapipe has no libcamera support");
+	return std::make_unique<V4l2Capture>(name);
+}
+#endif
+
+} /* namespace dmapipe */

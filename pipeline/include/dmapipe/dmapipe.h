@@ -12,6 +12,7 @@
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
 #include <dmapipe/pipeline.h>
+#include <dmapipe/source.h>
 #include <dmapipe/stages.h>
 #include <dmapipe/stats.h>
 #include <dmapipe/v4l2_capture.h>

@@ -15,6 +15,7 @@
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
 #include <dmapipe/stats.h>
+#include <dmapipe/source.h>
 #include <dmapipe/v4l2_capture.h>
 
 namespace dmapipe {
@@ -67,7 +68,8 @@ public:
 };
 
 struct PipelineConfig {
-	std::string camera;  /* path or driver/card name; "" = first capture device */
+	/* V4L2 path or driver/card name, or "libcamera:ID" / "libcamera:N"; "" = first capture device */
+	std::string camera;
 	std::string display; /* path or driver name; "" = first connected display */
 	uint32_t width = 0, height = 0; /* 0 = the camera's current size */
 	std::string format;  /* DRM or V4L2 name; "" = first both take */
@@ -113,7 +115,7 @@ public:
 	double frameRate() const { return frameRate_; }
 	const DisplayLayout &layout() const { return display_->layout(); }
 
-	V4l2Capture &capture() { return *capture_; }
+	Source &capture() { return *capture_; }
 	KmsDisplay &display() { return *display_; }
 	/* The camera's buffers. */
 	const std::vector<std::unique_ptr<DmaBuffer>> &buffers() const { return buffers_; }
@@ -141,7 +143,7 @@ private:
 	const DmaBufMapping &mapping(const DmaBuffer &buffer, Access access);
 	void allocateDisplayPool();
 
-	std::unique_ptr<V4l2Capture> capture_;
+	std::unique_ptr<Source> capture_;
 	std::unique_ptr<KmsDisplay> display_;
 	std::unique_ptr<Allocator> allocator_;
 	std::vector<std::unique_ptr<DmaBuffer>> buffers_;

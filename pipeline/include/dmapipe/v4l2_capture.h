@@ -9,6 +9,7 @@
 #include <dmapipe/buffer.h>
 #include <dmapipe/fd.h>
 #include <dmapipe/format.h>
+#include <dmapipe/source.h>
 
 namespace dmapipe {
 
@@ -31,54 +32,54 @@ struct FrameSize {
  * A V4L2 video capture device, single- or multi-planar API, streaming into
  * dma-bufs: imported (V4L2_MEMORY_DMABUF) or its own (MMAP + VIDIOC_EXPBUF).
  */
-class V4l2Capture
+class V4l2Capture : public Source
 {
 public:
 	/* A path ("/dev/video0") or a driver or card name ("vivid"); "" = the first capture device. */
 	explicit V4l2Capture(const std::string &pathOrName);
-	~V4l2Capture();
+	~V4l2Capture() override;
 	V4l2Capture(const V4l2Capture &) = delete;
 	V4l2Capture &operator=(const V4l2Capture &) = delete;
 
-	const std::string &path() const { return path_; }
-	const std::string &driver() const { return driver_; }
+	const std::string &path() const override { return path_; }
+	const std::string &driver() const override { return driver_; }
 	const std::string &card() const { return card_; }
 	bool multiplanar() const { return mplane_; }
-	int fd() const { return fd_.get(); }
+	int fd() const override { return fd_.get(); }
 
 	/* V4L2 fourccs in the driver's order. */
-	std::vector<uint32_t> formats() const;
+	std::vector<uint32_t> formats() const override;
 	/* Discrete sizes, or for stepwise/continuous ranges the min and the max. */
 	std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const;
 	/* Frame rates in frames per second. */
-	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const;
+	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const override;
 
 	/* S_FMT; strides are requests the driver may raise. Size 0 keeps the current. */
 	CaptureFormat setFormat(uint32_t v4l2Fourcc, uint32_t width, uint32_t height,
-				const std::vector<uint32_t> &strides = {});
+				const std::vector<uint32_t> &strides = {}) override;
 	CaptureFormat currentFormat() const;
 
 	/* Whether the driver takes V4L2_MEMORY_DMABUF (REQBUFS capabilities). */
-	bool supportsDmabufImport() const;
+	bool supportsDmabufImport() const override;
 	/* VIDIOC_S_PARM; returns the rate the driver set (0 when it has no frame-rate control). */
-	double setFrameRate(double fps);
+	double setFrameRate(double fps) override;
 	/* V4L2_MEMORY_DMABUF with these buffers (index i = buffers[i]). */
-	void importBuffers(const std::vector<const DmaBuffer *> &buffers);
+	void importBuffers(const std::vector<const DmaBuffer *> &buffers) override;
 	/* V4L2_MEMORY_MMAP + VIDIOC_EXPBUF: the capture device is the exporter. */
-	std::vector<std::unique_ptr<DmaBuffer>> exportBuffers(unsigned count);
+	std::vector<std::unique_ptr<DmaBuffer>> exportBuffers(unsigned count) override;
 	/* Drops all buffers (REQBUFS 0); streaming must be off. */
 	void releaseBuffers();
 
-	void queue(unsigned index);
+	void queue(unsigned index) override;
 	/* False when no frame is ready (non-blocking fd). Error-flagged frames are returned with error = true. */
-	bool dequeue(FrameInfo &info, bool *error = nullptr);
-	void start();
-	void stop();
-	bool streaming() const { return streaming_; }
-	unsigned queuedCount() const { return queued_; }
+	bool dequeue(FrameInfo &info, bool *error = nullptr) override;
+	void start() override;
+	void stop() override;
+	bool streaming() const override { return streaming_; }
+	unsigned queuedCount() const override { return queued_; }
 
 	/* Frames the driver skipped, from gaps in the sequence numbers. */
-	uint64_t sequenceGaps() const { return gaps_; }
+	uint64_t sequenceGaps() const override { return gaps_; }
 
 private:
 	void xioctl(unsigned long request, void *arg, const char *name) const;
