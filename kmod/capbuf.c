@@ -182,10 +182,14 @@ static int capbuf_attach(struct dma_buf *dmabuf,
 	if (!a)
 		return -ENOMEM;
 
-	/* Each attachment gets its own table: mappings differ per device. */
-	ret = sg_alloc_table_from_pages(&a->table, buffer->pages,
-					buffer->npages, 0, buffer->size,
-					GFP_KERNEL);
+	/*
+	 * Each attachment gets its own table: mappings differ per device, and
+	 * so does the longest segment a device takes (DMA-API debug checks).
+	 */
+	ret = sg_alloc_table_from_pages_segment(&a->table, buffer->pages,
+						buffer->npages, 0, buffer->size,
+						dma_get_max_seg_size(attachment->dev),
+						GFP_KERNEL);
 	if (ret) {
 		kfree(a);
 		return ret;

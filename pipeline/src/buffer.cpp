@@ -44,12 +44,10 @@ DmaBuffer::DmaBuffer(PixelFormat format, uint32_t width, uint32_t height,
 	id_ = dmabufInode(planes_[0].fd.get());
 	if (exporter_.empty())
 		exporter_ = dmabufExporter(planes_[0].fd.get());
-}
-
-size_t DmaBuffer::dmabufSize(unsigned p) const
-{
-	off_t size = lseek(planes_.at(p).fd.get(), 0, SEEK_END);
-	return size < 0 ? 0 : size_t(size);
+	for (const auto &p : planes_) {
+		off_t size = lseek(p.fd.get(), 0, SEEK_END);
+		sizes_.push_back(size < 0 ? 0 : size_t(size));
+	}
 }
 
 } /* namespace dmapipe */

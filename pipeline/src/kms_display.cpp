@@ -641,7 +641,7 @@ int KmsDisplay::atomicCommit(const DmaBuffer &buf, const DisplayLayout &l, uint3
 		drmModeAtomicAddProperty(req, crtc_, p.crtcActive, 1);
 	}
 	int32_t fence = -1;
-	bool wantFence = haveOutFence_ && !(flags & DRM_MODE_ATOMIC_TEST_ONLY);
+	bool wantFence = haveOutFence_ && wantOutFence_ && !(flags & DRM_MODE_ATOMIC_TEST_ONLY);
 	if (wantFence)
 		drmModeAtomicAddProperty(req, crtc_, p.crtcOutFence, uint64_t(uintptr_t(&fence)));
 	drmModeAtomicAddProperty(req, plane_, p.fbId, fb);

@@ -43,8 +43,8 @@ public:
 	uint64_t id() const { return id_; }
 	/* Who exported it: "capbuf", "vivid", "cirrus", ... (the dma-buf's exp_name) */
 	const std::string &exporter() const { return exporter_; }
-	/* Total bytes of the dma-buf behind plane p. */
-	size_t dmabufSize(unsigned p) const;
+	/* Total bytes of the dma-buf behind plane p (read once, at construction). */
+	size_t dmabufSize(unsigned p) const { return sizes_.at(p); }
 
 	/* Index in its pool, set by whoever hands buffers out. */
 	unsigned index = 0;
@@ -56,6 +56,7 @@ private:
 	std::vector<Plane> planes_;
 	std::string exporter_;
 	uint64_t id_ = 0;
+	std::vector<size_t> sizes_;
 };
 
 /* Inode of a dma-buf fd, 0 when it is not one. */

@@ -84,7 +84,14 @@ public:
 	bool flipPending() const { return pending_; }
 	/* Reads DRM events; onFlip(CLOCK_MONOTONIC ns) for each completed flip. */
 	void handleEvents(const std::function<void(uint64_t)> &onFlip);
-	/* Sync file of the last commit's scanout start (OUT_FENCE_PTR), -1 if none. */
+	/*
+	 * Ask each commit for an out-fence (OUT_FENCE_PTR, where the CRTC has it)
+	 * for callers that hand scanout completion to other devices. Off by
+	 * default: the page-flip event already tells the pipeline, and the fence
+	 * costs a close() per frame.
+	 */
+	void requestOutFences(bool on) { wantOutFence_ = on; }
+	/* Sync file of the last commit's scanout start, -1 if none. */
 	int lastOutFence() const { return outFence_.get(); }
 
 	/*
@@ -122,6 +129,7 @@ private:
 	std::map<uint64_t, uint32_t> fbs_; /* buffer id -> fb id */
 	UniqueFd outFence_;
 	bool haveOutFence_ = false;
+	bool wantOutFence_ = false;
 };
 
 struct DisplayDeviceInfo {
