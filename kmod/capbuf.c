@@ -29,6 +29,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
@@ -158,6 +159,24 @@ static void capbuf_shootdown(struct capbuf_buffer *buffer)
 	unmap_mapping_range(buffer->dmabuf->file->f_mapping, 0, 0, 1);
 }
 
+/*
+ * Shootdown before device DMA. A fault that checked ownership before the
+ * buffer became device-owned may still be installing its PTE: it holds the
+ * page lock until the PTE is in, so waiting for every page lock and zapping
+ * again leaves no CPU mapping behind.
+ */
+static void capbuf_shootdown_sync(struct capbuf_buffer *buffer)
+{
+	pgoff_t i;
+
+	capbuf_shootdown(buffer);
+	for (i = 0; i < buffer->npages; i++) {
+		lock_page(buffer->pages[i]);
+		unlock_page(buffer->pages[i]);
+	}
+	capbuf_shootdown(buffer);
+}
+
 /* Make every device mapping coherent for the CPU, once per device access. */
 static void capbuf_sync_for_cpu(struct capbuf_buffer *buffer)
 {
@@ -242,7 +261,7 @@ static struct sg_table *capbuf_map_dma_buf(struct dma_buf_attachment *attachment
 	buffer->shootdowns++;
 	mutex_unlock(&buffer->lock);
 
-	capbuf_shootdown(buffer);
+	capbuf_shootdown_sync(buffer);
 	return &a->table;
 }
 
@@ -320,10 +339,17 @@ static vm_fault_t capbuf_vm_fault(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct capbuf_buffer *buffer = vma->vm_private_data;
 	int mode = READ_ONCE(capbuf_check_mode);
+	struct page *page;
 
 	if (vmf->pgoff >= buffer->npages)
 		return VM_FAULT_SIGBUS;
 
+	/*
+	 * The page stays locked until the core has installed the PTE
+	 * (VM_FAULT_LOCKED), so a concurrent shootdown can wait for us.
+	 */
+	page = buffer->pages[vmf->pgoff];
+	lock_page(page);
 	mutex_lock(&buffer->lock);
 	buffer->faults++;
 	if (buffer->device_owned && mode != CAPBUF_CHECK_OFF) {
@@ -338,6 +364,7 @@ static vm_fault_t capbuf_vm_fault(struct vm_fault *vmf)
 		atomic_long_inc(&capbuf_total_violations);
 		if (mode == CAPBUF_CHECK_STRICT) {
 			mutex_unlock(&buffer->lock);
+			unlock_page(page);
 			return VM_FAULT_SIGBUS;
 		}
 	}
@@ -345,9 +372,9 @@ static vm_fault_t capbuf_vm_fault(struct vm_fault *vmf)
 	capbuf_sync_for_cpu(buffer);
 	mutex_unlock(&buffer->lock);
 
-	vmf->page = buffer->pages[vmf->pgoff];
-	get_page(vmf->page);
-	return 0;
+	get_page(page);
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
 }
 
 static const struct vm_operations_struct capbuf_vm_ops = {
