@@ -21,43 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/vm-check.h"
+
 using namespace dmapipe;
+using namespace vmcheck;
 
-static int failures;
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                     \
-			fputc('\n', stderr);                              \
-			failures++;                                       \
-		}                                                         \
-	} while (0)
-
-static int countFds()
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-static std::string slurp(const std::string &path)
-{
-	std::ifstream in(path);
-	std::stringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
-
-static long capbufLive()
-{
-	std::string s = slurp("/sys/kernel/debug/capbuf/stats");
-	auto pos = s.find("live_buffers");
-	return pos == std::string::npos ? -1 : atol(s.c_str() + pos + 12);
-}
 
 static int drmFramebuffers()
 {

@@ -21,32 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/vm-check.h"
+
 using namespace dmapipe;
+using namespace vmcheck;
 
-static int failures;
-#define CHECK(cond, ...)                                                                \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                   \
-			fputc('\n', stderr);                                            \
-			failures++;                                                     \
-		}                                                                       \
-	} while (0)
-
-static std::string slurp(const std::string &path)
-{
-	std::ifstream in(path);
-	std::stringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
-
-static long field(const std::string &line, const std::string &key)
-{
-	auto pos = line.find(key);
-	return pos == std::string::npos ? -1 : atol(line.c_str() + pos + key.size());
-}
 
 struct Brackets {
 	long begin[3] = {}, end[3] = {}; /* r, w, rw */
