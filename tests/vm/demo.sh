@@ -6,7 +6,7 @@ cam=$1
 seconds=${2:-10}
 out=$DMAPIPE_VM_SHARE
 "$cam" --list >"$out/list.txt" 2>&1
-"$cam" --camera vivid --display cirrus --format YUYV --stage convert,overlay \
+"$cam" --camera vivid --display cirrus --format YUYV --stage convert,overlay --check strict \
 	--stats-interval 1 >"$out/stats.txt" 2>&1 &
 pid=$!
 sleep "$seconds"
