@@ -395,7 +395,9 @@ void Pipeline::onCapture()
 	 * the camera (counted as drops) instead of queueing up latency.
 	 */
 	std::optional<FrameInfo> newest;
-	while (capture_->dequeue(info, &error)) {
+	/* Without stages a frame costs nothing to hold: take one per wake-up, no EAGAIN probe. */
+	bool drain = !stages_.empty();
+	for (bool more = true; more && capture_->dequeue(info, &error); more = drain) {
 		stats_.captured();
 		if (error || info.index >= buffers_.size()) {
 			stats_.errorFrames++;
