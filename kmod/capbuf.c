@@ -178,6 +178,26 @@ static void capbuf_shootdown_sync(struct capbuf_buffer *buffer)
 }
 
 /* Make every device mapping coherent for the CPU, once per device access. */
+/*
+ * Cache maintenance for one mapped attachment, by DMA address: while a table
+ * is handed out, its page links belong to the importer (CONFIG_DMABUF_DEBUG
+ * even scrambles them), so the exporter must not go through sg_page().
+ */
+static void capbuf_sync_attachment(struct capbuf_attachment *a, bool for_cpu)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sgtable_dma_sg(&a->table, sg, i) {
+		if (for_cpu)
+			dma_sync_single_for_cpu(a->dev, sg_dma_address(sg),
+						sg_dma_len(sg), a->dir);
+		else
+			dma_sync_single_for_device(a->dev, sg_dma_address(sg),
+						   sg_dma_len(sg), a->dir);
+	}
+}
+
 static void capbuf_sync_for_cpu(struct capbuf_buffer *buffer)
 {
 	struct capbuf_attachment *a;
@@ -186,7 +206,7 @@ static void capbuf_sync_for_cpu(struct capbuf_buffer *buffer)
 		return;
 	list_for_each_entry(a, &buffer->attachments, node)
 		if (a->mapped)
-			dma_sync_sgtable_for_cpu(a->dev, &a->table, a->dir);
+			capbuf_sync_attachment(a, true);
 	buffer->cpu_coherent = true;
 }
 
@@ -311,7 +331,7 @@ static int capbuf_end_cpu_access(struct dma_buf *dmabuf,
 	 */
 	list_for_each_entry(a, &buffer->attachments, node)
 		if (a->mapped)
-			dma_sync_sgtable_for_device(a->dev, &a->table, a->dir);
+			capbuf_sync_attachment(a, false);
 	buffer->cpu_coherent = false;
 	buffer->end[capbuf_dir_index(dir)]++;
 	if (buffer->cpu_open)
