@@ -515,7 +515,13 @@ namespace {
 class DumbAllocator : public Allocator
 {
 public:
+	/* Borrows a display's fd. */
 	DumbAllocator(int fd, std::string driver) : fd_(fd), driver_(std::move(driver)) {}
+	/* Owns a card opened only to make buffers. */
+	DumbAllocator(UniqueFd fd, std::string driver)
+		: fd_(fd.get()), owned_(std::move(fd)), driver_(std::move(driver))
+	{
+	}
 
 	std::string name() const override { return driver_ + " dumb buffers"; }
 
@@ -594,10 +600,39 @@ private:
 	}
 
 	int fd_;
+	UniqueFd owned_;
 	std::string driver_;
 };
 
+bool makesDumbBuffers(int fd)
+{
+	uint64_t dumb = 0, prime = 0;
+	return drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &dumb) == 0 && dumb &&
+	       drmGetCap(fd, DRM_CAP_PRIME, &prime) == 0 && (prime & DRM_PRIME_CAP_EXPORT);
+}
+
 } /* namespace */
+
+std::unique_ptr<Allocator> makeDumbAllocator(const std::string &pathOrDriver)
+{
+	for (const auto &node : cardNodes()) {
+		if (!pathOrDriver.empty() && pathOrDriver[0] == '/' && node != pathOrDriver)
+			continue;
+		UniqueFd fd(::open(node.c_str(), O_RDWR | O_CLOEXEC));
+		if (!fd)
+			continue;
+		/* The first opener of a card becomes master: leave that to the display. */
+		if (drmIsMaster(fd.get()))
+			drmDropMaster(fd.get());
+		std::string driver = driverName(fd.get());
+		if (!pathOrDriver.empty() && pathOrDriver[0] != '/' && driver != pathOrDriver)
+			continue;
+		if (makesDumbBuffers(fd.get()))
+			return std::make_unique<DumbAllocator>(std::move(fd), driver);
+	}
+	throw Error(pathOrDriver.empty() ? "no KMS device under /dev/dri makes dumb buffers to export"
+					 : pathOrDriver + " makes no dumb buffers to export");
+}
 
 std::unique_ptr<Allocator> KmsDisplay::dumbAllocator()
 {

@@ -132,6 +132,13 @@ private:
 	bool wantOutFence_ = false;
 };
 
+/*
+ * Dumb buffers exported with PRIME from a KMS device opened only for that,
+ * without DRM master (for a sink that is not the display itself, or before
+ * the display is opened). "" = the first card that makes them.
+ */
+std::unique_ptr<Allocator> makeDumbAllocator(const std::string &pathOrDriver = {});
+
 struct DisplayDeviceInfo {
 	std::string path, driver;
 	std::vector<std::string> connectors; /* "VGA-1 (connected)" */

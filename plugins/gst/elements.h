@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+GType gst_dmapipe_src_get_type(void);
+GType gst_dmapipe_sink_get_type(void);
+G_END_DECLS

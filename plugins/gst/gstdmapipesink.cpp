@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dmapipesink: scanout of dma-bufs with KMS atomic commits through
+ * libdmapipe's KmsDisplay. Incoming GstDmaBufMemory (with its GstVideoMeta
+ * strides and offsets) becomes a dmapipe::DmaBuffer wrapping dup'ed fds,
+ * cached on the memory, so the display's framebuffer cache (keyed by the
+ * dma-buf's inode) imports each buffer once. Upstream is offered a pool of
+ * the display's own dumb buffers, so v4l2src io-mode=dmabuf-import captures
+ * straight into scanout memory. System memory is copied into scanout
+ * buffers, with a warning.
+ */
+#include "common.h"
+#include "elements.h"
+
+#include <gst/allocators/allocators.h>
+#include <gst/video/gstvideosink.h>
+
+#include <fcntl.h>
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include <dmapipe/cpu_access.h>
+#include <dmapipe/error.h>
+#include <dmapipe/kms_display.h>
+
+GST_DEBUG_CATEGORY_STATIC(dmapipesink_debug);
+#define GST_CAT_DEFAULT dmapipesink_debug
+
+using namespace dmapipe;
+using namespace dmapipe::gst;
+
+namespace {
+
+/* What the pool and the memory qdata share with the element, beyond its states. */
+struct Shared {
+	std::mutex lock;
+	std::unique_ptr<Allocator> scanout; /* while the display is open */
+	/* DmaBuffers whose GstMemory went away: their framebuffers can go. */
+	std::vector<std::unique_ptr<DmaBuffer>> gone;
+};
+
+/* A DmaBuffer made for a GstMemory, with what it was made for. */
+struct Cached {
+	std::shared_ptr<Shared> shared;
+	std::unique_ptr<DmaBuffer> buffer;
+	GstVideoFormat format;
+	guint width, height, nplanes;
+	gsize offsets[GST_VIDEO_MAX_PLANES];
+	gint strides[GST_VIDEO_MAX_PLANES];
+	GstMemory *memories[GST_VIDEO_MAX_PLANES];
+};
+
+void cachedFree(gpointer data)
+{
+	auto *c = static_cast<Cached *>(data);
+	if (c->buffer) {
+		std::lock_guard<std::mutex> l(c->shared->lock);
+		c->shared->gone.push_back(std::move(c->buffer));
+	}
+	delete c;
+}
+
+GQuark cacheQuark()
+{
+	static GQuark q = g_quark_from_static_string("dmapipesink-dmabuffer");
+	return q;
+}
+
+struct Priv {
+	/* properties (object lock) */
+	std::string device, driverName, connector;
+	bool offerPool = true;
+
+	std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+	std::unique_ptr<KmsDisplay> display;
+	GstCaps *probed = nullptr;
+	GstPoll *poll = nullptr;
+	GstPollFD pollFd = GST_POLL_FD_INIT;
+	GstAllocator *dmabufAllocator = nullptr;
+	GstVideoInfo info;
+	bool haveInfo = false;
+	bool configured = false;
+
+	/* The input buffer on screen and the one whose flip is pending, referenced. */
+	GstBuffer *onScreen = nullptr, *pending = nullptr;
+	/* Copy path: our own scanout buffers, and which are on screen / pending. */
+	std::vector<std::unique_ptr<DmaBuffer>> copies;
+	std::vector<DmaBufMapping> copyMaps;
+	int onScreenCopy = -1, pendingCopy = -1;
+	bool warnedCopy = false;
+
+	uint64_t frames = 0, copied = 0;
+};
+
+} /* namespace */
+
+/* ---- a pool of scanout dma-bufs for upstream ---- */
+
+struct GstDmapipeSinkPool {
+	GstBufferPool parent;
+	std::shared_ptr<Shared> *shared;
+	GstAllocator *dmabufAllocator;
+	GstVideoInfo info;
+};
+
+struct GstDmapipeSinkPoolClass {
+	GstBufferPoolClass parent_class;
+};
+
+G_DEFINE_TYPE(GstDmapipeSinkPool, gst_dmapipe_sink_pool, GST_TYPE_BUFFER_POOL)
+
+static const gchar **gst_dmapipe_sink_pool_get_options(GstBufferPool *)
+{
+	static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, nullptr };
+	return options;
+}
+
+static gboolean gst_dmapipe_sink_pool_set_config(GstBufferPool *bpool, GstStructure *config)
+{
+	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(bpool);
+	GstCaps *caps = nullptr;
+	if (!gst_buffer_pool_config_get_params(config, &caps, nullptr, nullptr, nullptr) || !caps ||
+	    !gst_video_info_from_caps(&pool->info, caps))
+		return FALSE;
+	if (!pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info)))
+		return FALSE;
+	return GST_BUFFER_POOL_CLASS(gst_dmapipe_sink_pool_parent_class)->set_config(bpool, config);
+}
+
+static GstFlowReturn gst_dmapipe_sink_pool_alloc_buffer(GstBufferPool *bpool, GstBuffer **out,
+							 GstBufferPoolAcquireParams *)
+{
+	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(bpool);
+	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info));
+	try {
+		std::unique_ptr<DmaBuffer> db;
+		{
+			Shared &s = **pool->shared;
+			std::lock_guard<std::mutex> l(s.lock);
+			if (!s.scanout)
+				throw Error("dmapipesink is not running: no display to allocate from");
+			BufferLayout layout = s.scanout->adjust(BufferLayout::contiguous(
+				*pf, GST_VIDEO_INFO_WIDTH(&pool->info), GST_VIDEO_INFO_HEIGHT(&pool->info)));
+			db = s.scanout->allocate(layout);
+		}
+		*out = wrapDmaBuffer(pool->dmabufAllocator, *db);
+		GST_INFO_OBJECT(pool, "allocated %s %ux%u stride %u (%s dma-buf %" G_GUINT64_FORMAT ")",
+				 pf->name, db->width(), db->height(), db->planes()[0].stride,
+				 db->exporter().c_str(), db->id());
+	} catch (const Error &e) {
+		GST_ERROR_OBJECT(pool, "%s", e.what());
+		return GST_FLOW_ERROR;
+	}
+	return GST_FLOW_OK;
+}
+
+static void gst_dmapipe_sink_pool_finalize(GObject *object)
+{
+	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(object);
+	delete pool->shared;
+	if (pool->dmabufAllocator)
+		gst_object_unref(pool->dmabufAllocator);
+	G_OBJECT_CLASS(gst_dmapipe_sink_pool_parent_class)->finalize(object);
+}
+
+static void gst_dmapipe_sink_pool_init(GstDmapipeSinkPool *pool)
+{
+	pool->shared = nullptr;
+	pool->dmabufAllocator = gst_dmabuf_allocator_new();
+	gst_video_info_init(&pool->info);
+}
+
+static void gst_dmapipe_sink_pool_class_init(GstDmapipeSinkPoolClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = gst_dmapipe_sink_pool_finalize;
+	GstBufferPoolClass *pool = GST_BUFFER_POOL_CLASS(klass);
+	pool->get_options = gst_dmapipe_sink_pool_get_options;
+	pool->set_config = gst_dmapipe_sink_pool_set_config;
+	pool->alloc_buffer = gst_dmapipe_sink_pool_alloc_buffer;
+}
+
+/* ---- the sink ---- */
+
+struct GstDmapipeSink {
+	GstVideoSink parent;
+	Priv *priv;
+};
+
+struct GstDmapipeSinkClass {
+	GstVideoSinkClass parent_class;
+};
+
+G_DEFINE_TYPE(GstDmapipeSink, gst_dmapipe_sink, GST_TYPE_VIDEO_SINK)
+
+#define DMAPIPE_SINK(obj) (reinterpret_cast<GstDmapipeSink *>(obj))
+
+enum { PROP_0, PROP_DEVICE, PROP_DRIVER_NAME, PROP_CONNECTOR, PROP_POOL };
+
+static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValue *value,
+					  GParamSpec *pspec)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	const char *s;
+	GST_OBJECT_LOCK(self);
+	switch (id) {
+	case PROP_DEVICE:
+		s = g_value_get_string(value);
+		self->priv->device = s ? s : "";
+		break;
+	case PROP_DRIVER_NAME:
+		s = g_value_get_string(value);
+		self->priv->driverName = s ? s : "";
+		break;
+	case PROP_POOL:
+		self->priv->offerPool = g_value_get_boolean(value);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+	}
+	GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *value,
+					  GParamSpec *pspec)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	GST_OBJECT_LOCK(self);
+	switch (id) {
+	case PROP_DEVICE:
+		g_value_set_string(value, self->priv->device.c_str());
+		break;
+	case PROP_DRIVER_NAME:
+		g_value_set_string(value, self->priv->driverName.c_str());
+		break;
+	case PROP_CONNECTOR:
+		g_value_set_string(value, self->priv->connector.c_str());
+		break;
+	case PROP_POOL:
+		g_value_set_boolean(value, self->priv->offerPool);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+	}
+	GST_OBJECT_UNLOCK(self);
+}
+
+static GstCaps *displayCaps(const KmsDisplay &display)
+{
+	GValue list = G_VALUE_INIT;
+	g_value_init(&list, GST_TYPE_LIST);
+	for (uint32_t drm : display.formats()) {
+		GstVideoFormat vf = videoFormatFromDrm(drm);
+		if (vf == GST_VIDEO_FORMAT_UNKNOWN || !formatFromDrm(drm))
+			continue;
+		GValue v = G_VALUE_INIT;
+		g_value_init(&v, G_TYPE_STRING);
+		g_value_set_string(&v, gst_video_format_to_string(vf));
+		gst_value_list_append_and_take_value(&list, &v);
+	}
+	GstCaps *caps = gst_caps_new_empty();
+	if (gst_value_list_get_size(&list) > 0) {
+		GstStructure *s = gst_structure_new("video/x-raw", "width", GST_TYPE_INT_RANGE, 1, 8192,
+						    "height", GST_TYPE_INT_RANGE, 1, 8192, "framerate",
+						    GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, nullptr);
+		gst_structure_set_value(s, "format", &list);
+		gst_caps_append_structure_full(caps, gst_structure_copy(s),
+					       gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF,
+								     nullptr));
+		gst_caps_append_structure(caps, s);
+	}
+	g_value_unset(&list);
+	return caps;
+}
+
+static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	Priv *p = self->priv;
+	GST_OBJECT_LOCK(self);
+	std::string which = !p->device.empty() ? p->device : p->driverName;
+	GST_OBJECT_UNLOCK(self);
+	try {
+		p->display = std::make_unique<KmsDisplay>(which);
+		std::unique_ptr<Allocator> scanout;
+		try {
+			scanout = p->display->dumbAllocator();
+		} catch (const Error &e) {
+			GST_WARNING_OBJECT(self, "%s; offering capbuf buffers instead", e.what());
+			if (haveCapbufHeap())
+				scanout = makeHeapAllocator("capbuf");
+		}
+		{
+			std::lock_guard<std::mutex> l(p->shared->lock);
+			p->shared->scanout = std::move(scanout);
+		}
+	} catch (const Error &e) {
+		p->display.reset();
+		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("%s", e.what()), (nullptr));
+		return FALSE;
+	}
+	GST_OBJECT_LOCK(self);
+	p->connector = p->display->connectorName();
+	GST_OBJECT_UNLOCK(self);
+	GST_INFO_OBJECT(self, "display %s (%s), connector %s", p->display->path().c_str(),
+			p->display->driver().c_str(), p->display->connectorName().c_str());
+	p->probed = displayCaps(*p->display);
+	GST_DEBUG_OBJECT(self, "display caps %" GST_PTR_FORMAT, p->probed);
+	p->dmabufAllocator = gst_dmabuf_allocator_new();
+	p->poll = gst_poll_new(TRUE);
+	gst_poll_fd_init(&p->pollFd);
+	p->pollFd.fd = p->display->fd();
+	gst_poll_add_fd(p->poll, &p->pollFd);
+	gst_poll_fd_ctl_read(p->poll, &p->pollFd, TRUE);
+	p->configured = false;
+	p->warnedCopy = false;
+	p->frames = p->copied = 0;
+	return TRUE;
+}
+
+/* A completed flip: what was pending is on screen, what was on screen is free. */
+static void flipped(Priv *p)
+{
+	if (p->onScreen)
+		gst_buffer_unref(p->onScreen);
+	p->onScreen = p->pending;
+	p->pending = nullptr;
+	p->onScreenCopy = p->pendingCopy;
+	p->pendingCopy = -1;
+}
+
+/* Waits for the pending flip. FLUSHING when unlocked, ERROR after timeout. */
+static GstFlowReturn waitFlip(GstDmapipeSink *self, GstClockTime timeout, bool flushable)
+{
+	Priv *p = self->priv;
+	gint64 deadline = g_get_monotonic_time() + gint64(timeout / 1000);
+	while (p->display->flipPending()) {
+		gint64 left = deadline - g_get_monotonic_time();
+		if (left <= 0) {
+			GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+					  ("page flip on %s did not complete within %.1f s",
+					   p->display->path().c_str(), double(timeout) / GST_SECOND),
+					  (nullptr));
+			return GST_FLOW_ERROR;
+		}
+		int ret;
+		if (flushable) {
+			ret = gst_poll_wait(p->poll, GstClockTime(left) * 1000);
+		} else {
+			GPollFD pfd = { p->display->fd(), G_IO_IN, 0 };
+			ret = g_poll(&pfd, 1, gint(left / 1000) + 1);
+		}
+		if (ret < 0) {
+			if (errno == EBUSY)
+				return GST_FLOW_FLUSHING;
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("poll on the display: %s", g_strerror(errno)),
+					  (nullptr));
+			return GST_FLOW_ERROR;
+		}
+		if (ret == 0)
+			continue;
+		try {
+			p->display->handleEvents([p](uint64_t) { flipped(p); });
+		} catch (const Error &e) {
+			GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
+			return GST_FLOW_ERROR;
+		}
+	}
+	return GST_FLOW_OK;
+}
+
+static void drainGone(Priv *p)
+{
+	std::vector<std::unique_ptr<DmaBuffer>> gone;
+	{
+		std::lock_guard<std::mutex> l(p->shared->lock);
+		gone.swap(p->shared->gone);
+	}
+	if (p->display)
+		for (const auto &b : gone)
+			p->display->releaseFramebuffer(*b);
+}
+
+static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	Priv *p = self->priv;
+	if (p->display && p->display->flipPending())
+		waitFlip(self, GST_SECOND, false);
+	if (p->onScreen)
+		gst_buffer_unref(p->onScreen);
+	if (p->pending)
+		gst_buffer_unref(p->pending);
+	p->onScreen = p->pending = nullptr;
+	p->onScreenCopy = p->pendingCopy = -1;
+	drainGone(p);
+	{
+		std::lock_guard<std::mutex> l(p->shared->lock);
+		p->shared->scanout.reset();
+	}
+	/* Puts back what was on the display (KmsDisplay restores on destruction). */
+	p->display.reset();
+	p->copyMaps.clear();
+	p->copies.clear();
+	gst_clear_caps(&p->probed);
+	if (p->poll) {
+		gst_poll_free(p->poll);
+		p->poll = nullptr;
+	}
+	if (p->dmabufAllocator) {
+		gst_object_unref(p->dmabufAllocator);
+		p->dmabufAllocator = nullptr;
+	}
+	p->configured = false;
+	p->haveInfo = false;
+	GST_INFO_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+			" of them copied", p->frames, p->copied);
+	return TRUE;
+}
+
+static GstCaps *gst_dmapipe_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstCaps *caps = self->priv->probed ? gst_caps_ref(self->priv->probed)
+					   : gst_pad_get_pad_template_caps(GST_BASE_SINK_PAD(bsink));
+	if (filter) {
+		GstCaps *tmp = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+		gst_caps_unref(caps);
+		caps = tmp;
+	}
+	return caps;
+}
+
+static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, const GstVideoInfo *info)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
+	Priv *p = self->priv;
+	if (!pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(info))) {
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("no scanout format for %" GST_PTR_FORMAT, caps),
+				  (nullptr));
+		return FALSE;
+	}
+	if (p->haveInfo && (GST_VIDEO_INFO_FORMAT(info) != GST_VIDEO_INFO_FORMAT(&p->info) ||
+			    GST_VIDEO_INFO_WIDTH(info) != GST_VIDEO_INFO_WIDTH(&p->info) ||
+			    GST_VIDEO_INFO_HEIGHT(info) != GST_VIDEO_INFO_HEIGHT(&p->info))) {
+		/* A new size or format: choose the layout again, new copy buffers. */
+		p->configured = false;
+		if (p->onScreenCopy < 0 && p->pendingCopy < 0) {
+			p->copyMaps.clear();
+			p->copies.clear();
+		}
+	}
+	p->info = *info;
+	p->haveInfo = true;
+	GST_DEBUG_OBJECT(self, "caps %" GST_PTR_FORMAT, caps);
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_sink_propose_allocation(GstBaseSink *bsink, GstQuery *query)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	Priv *p = self->priv;
+	GstCaps *caps = nullptr;
+	gboolean needPool = FALSE;
+	gst_query_parse_allocation(query, &caps, &needPool);
+	gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+	if (!caps)
+		return TRUE;
+	GstVideoInfo info;
+	if (!gst_video_info_from_caps(&info, caps) ||
+	    !pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info)))
+		return TRUE;
+	{
+		std::lock_guard<std::mutex> l(p->shared->lock);
+		if (!p->shared->scanout)
+			return TRUE;
+	}
+	GST_OBJECT_LOCK(self);
+	bool offer = p->offerPool;
+	GST_OBJECT_UNLOCK(self);
+	if (!needPool || !offer)
+		return TRUE;
+	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(
+		g_object_new(gst_dmapipe_sink_pool_get_type(), nullptr));
+	gst_object_ref_sink(pool);
+	pool->shared = new std::shared_ptr<Shared>(p->shared);
+	GstStructure *config = gst_buffer_pool_get_config(GST_BUFFER_POOL(pool));
+	gst_buffer_pool_config_set_params(config, caps, guint(info.size), 2, 0);
+	gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+	if (!gst_buffer_pool_set_config(GST_BUFFER_POOL(pool), config)) {
+		gst_object_unref(pool);
+		return TRUE;
+	}
+	gst_query_add_allocation_pool(query, GST_BUFFER_POOL(pool), guint(info.size), 2, 0);
+	GST_DEBUG_OBJECT(self, "proposed a pool of scanout dma-bufs for %" GST_PTR_FORMAT, caps);
+	gst_object_unref(pool);
+	return TRUE;
+}
+
+/* The DmaBuffer of a GstBuffer of dma-buf memories, made once per memory. */
+static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
+{
+	Priv *p = self->priv;
+	guint n = gst_buffer_n_memory(buf);
+	if (n == 0 || n > GST_VIDEO_MAX_PLANES)
+		return nullptr;
+	for (guint i = 0; i < n; i++)
+		if (!gst_is_dmabuf_memory(gst_buffer_peek_memory(buf, i)))
+			return nullptr;
+	const GstVideoInfo &info = p->info;
+	GstVideoMeta *meta = gst_buffer_get_video_meta(buf);
+	GstVideoFormat vf = meta ? meta->format : GST_VIDEO_INFO_FORMAT(&info);
+	guint w = meta ? meta->width : GST_VIDEO_INFO_WIDTH(&info);
+	guint h = meta ? meta->height : GST_VIDEO_INFO_HEIGHT(&info);
+	guint nplanes = meta ? meta->n_planes : GST_VIDEO_INFO_N_PLANES(&info);
+	gsize offsets[GST_VIDEO_MAX_PLANES];
+	gint strides[GST_VIDEO_MAX_PLANES];
+	for (guint i = 0; i < nplanes; i++) {
+		offsets[i] = meta ? meta->offset[i] : GST_VIDEO_INFO_PLANE_OFFSET(&info, i);
+		strides[i] = meta ? meta->stride[i] : GST_VIDEO_INFO_PLANE_STRIDE(&info, i);
+	}
+	GstMemory *first = gst_buffer_peek_memory(buf, 0);
+	auto *c = static_cast<Cached *>(gst_mini_object_get_qdata(GST_MINI_OBJECT(first), cacheQuark()));
+	if (c && c->buffer && c->format == vf && c->width == w && c->height == h &&
+	    c->nplanes == nplanes && !memcmp(c->offsets, offsets, nplanes * sizeof(gsize)) &&
+	    !memcmp(c->strides, strides, nplanes * sizeof(gint))) {
+		bool same = true;
+		for (guint i = 0; i < n; i++)
+			same = same && c->memories[i] == gst_buffer_peek_memory(buf, i);
+		if (same)
+			return c->buffer.get();
+	}
+
+	auto pf = pixelFormatFromVideo(vf);
+	if (!pf || pf->planes != nplanes)
+		return nullptr;
+	std::vector<Plane> planes;
+	for (guint i = 0; i < nplanes; i++) {
+		guint idx, len;
+		gsize skip;
+		if (!gst_buffer_find_memory(buf, offsets[i], 1, &idx, &len, &skip))
+			throw Error("plane " + std::to_string(i) + " offset " + std::to_string(offsets[i]) +
+				    " is outside the buffer");
+		GstMemory *mem = gst_buffer_peek_memory(buf, idx);
+		Plane pl;
+		pl.fd = UniqueFd(fcntl(gst_dmabuf_memory_get_fd(mem), F_DUPFD_CLOEXEC, 3));
+		if (!pl.fd)
+			throwErrno("dup(dma-buf)", "dmapipesink");
+		pl.offset = uint32_t(mem->offset + skip);
+		pl.stride = uint32_t(strides[i]);
+		pl.length = pl.stride * pf->planeHeight(i, h);
+		planes.push_back(std::move(pl));
+	}
+	auto db = std::make_unique<DmaBuffer>(*pf, w, h, std::move(planes), std::string());
+	c = new Cached{};
+	c->shared = p->shared;
+	c->format = vf;
+	c->width = w;
+	c->height = h;
+	c->nplanes = nplanes;
+	memcpy(c->offsets, offsets, sizeof(offsets));
+	memcpy(c->strides, strides, sizeof(strides));
+	for (guint i = 0; i < n; i++)
+		c->memories[i] = gst_buffer_peek_memory(buf, i);
+	GST_DEBUG_OBJECT(self, "imported %s dma-buf %" G_GUINT64_FORMAT " (%s %ux%u stride %d)",
+			 db->exporter().c_str(), db->id(), pf->name, w, h, strides[0]);
+	c->buffer = std::move(db);
+	const DmaBuffer *ret = c->buffer.get();
+	/* Replaces (and frees) an outdated entry. */
+	gst_mini_object_set_qdata(GST_MINI_OBJECT(first), cacheQuark(), c, cachedFree);
+	return ret;
+}
+
+/* Copies a system-memory frame into a free scanout buffer of our own; returns its index. */
+static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
+{
+	Priv *p = self->priv;
+	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&p->info));
+	uint32_t w = GST_VIDEO_INFO_WIDTH(&p->info), h = GST_VIDEO_INFO_HEIGHT(&p->info);
+	if (p->copies.empty() || p->copies[0]->format().drm != pf->drm || p->copies[0]->width() != w ||
+	    p->copies[0]->height() != h) {
+		if (p->onScreenCopy >= 0 || p->pendingCopy >= 0)
+			throw Error("size changed while a copy is on screen");
+		p->copyMaps.clear();
+		p->copies.clear();
+		std::unique_ptr<Allocator> alloc = p->display->dumbAllocator();
+		BufferLayout layout = alloc->adjust(BufferLayout::contiguous(*pf, w, h));
+		for (int i = 0; i < 3; i++) {
+			p->copies.push_back(alloc->allocate(layout));
+			p->copyMaps.emplace_back(p->copies.back()->planes()[0].fd.get(),
+						 p->copies.back()->dmabufSize(0), Access::Write);
+		}
+		GST_INFO_OBJECT(self, "3 scanout buffers from %s for copies: %s", alloc->name().c_str(),
+				layout.describe().c_str());
+	}
+	int idx = 0;
+	while (idx == p->onScreenCopy || idx == p->pendingCopy)
+		idx++;
+	const DmaBuffer &dst = *p->copies[idx];
+	GstVideoFrame frame;
+	if (!gst_video_frame_map(&frame, &p->info, buf, GST_MAP_READ))
+		throw Error("cannot map the input frame for reading");
+	{
+		CpuAccess access(dst.planes()[0].fd.get(), Access::Write);
+		uint8_t *base = p->copyMaps[idx].data();
+		for (unsigned pl = 0; pl < pf->planes; pl++) {
+			const Plane &d = dst.planes()[pl];
+			const uint8_t *src = static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, pl));
+			gint sstride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, pl);
+			uint32_t bytes = pf->minStride(pl, w);
+			for (uint32_t y = 0; y < pf->planeHeight(pl, h); y++)
+				memcpy(base + d.offset + size_t(y) * d.stride, src + size_t(y) * sstride, bytes);
+		}
+	}
+	gst_video_frame_unmap(&frame);
+	p->copied++;
+	return idx;
+}
+
+static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer *buf)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
+	Priv *p = self->priv;
+	if (!p->display || !p->haveInfo)
+		return GST_FLOW_NOT_NEGOTIATED;
+	drainGone(p);
+	GstFlowReturn ret = waitFlip(self, 5 * GST_SECOND, true);
+	if (ret != GST_FLOW_OK)
+		return ret;
+	try {
+		const DmaBuffer *scan = nullptr;
+		int copy = -1;
+		try {
+			scan = importBuffer(self, buf);
+			if (scan)
+				p->display->framebuffer(*scan);
+		} catch (const Error &e) {
+			if (!p->warnedCopy)
+				GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+						    ("cannot scan out the dma-buf (%s): copying frames "
+						     "into scanout buffers", e.what()),
+						    (nullptr));
+			p->warnedCopy = true;
+			scan = nullptr;
+		}
+		if (!scan) {
+			if (!p->warnedCopy) {
+				GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+						    ("copying system memory frames into scanout buffers"),
+						    ("input memory is %s, not dma-buf; offer "
+						     "video/x-raw(memory:DMABuf) or use our pool to avoid it",
+						     gst_buffer_n_memory(buf)
+							     ? gst_buffer_peek_memory(buf, 0)->allocator
+								       ? gst_buffer_peek_memory(buf, 0)->allocator->mem_type
+								       : "unknown"
+							     : "empty"));
+				p->warnedCopy = true;
+			}
+			copy = copyFrame(self, buf);
+			scan = p->copies[copy].get();
+		}
+		if (!p->configured) {
+			DisplayLayout l = p->display->configure(*scan);
+			GST_INFO_OBJECT(self, "layout %s", l.describe(scan->width(), scan->height()).c_str());
+			p->configured = true;
+		}
+		p->display->commit(*scan);
+		p->pending = copy < 0 ? gst_buffer_ref(buf) : nullptr;
+		p->pendingCopy = copy;
+		p->frames++;
+		GST_LOG_OBJECT(self, "committed %s dma-buf %" G_GUINT64_FORMAT, copy < 0 ? "input" : "copy",
+			       scan->id());
+	} catch (const Error &e) {
+		GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
+		return GST_FLOW_ERROR;
+	}
+	return GST_FLOW_OK;
+}
+
+static gboolean gst_dmapipe_sink_unlock(GstBaseSink *bsink)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	if (self->priv->poll)
+		gst_poll_set_flushing(self->priv->poll, TRUE);
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_sink_unlock_stop(GstBaseSink *bsink)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	if (self->priv->poll)
+		gst_poll_set_flushing(self->priv->poll, FALSE);
+	return TRUE;
+}
+
+static void gst_dmapipe_sink_finalize(GObject *object)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	delete self->priv;
+	G_OBJECT_CLASS(gst_dmapipe_sink_parent_class)->finalize(object);
+}
+
+static void gst_dmapipe_sink_init(GstDmapipeSink *self)
+{
+	self->priv = new Priv;
+	gst_video_info_init(&self->priv->info);
+}
+
+static void gst_dmapipe_sink_class_init(GstDmapipeSinkClass *klass)
+{
+	GObjectClass *gobject = G_OBJECT_CLASS(klass);
+	GstElementClass *element = GST_ELEMENT_CLASS(klass);
+	GstBaseSinkClass *basesink = GST_BASE_SINK_CLASS(klass);
+	GstVideoSinkClass *videosink = GST_VIDEO_SINK_CLASS(klass);
+
+	GST_DEBUG_CATEGORY_INIT(dmapipesink_debug, "dmapipesink", 0, "dmapipe KMS dma-buf sink");
+
+	gobject->set_property = gst_dmapipe_sink_set_property;
+	gobject->get_property = gst_dmapipe_sink_get_property;
+	gobject->finalize = gst_dmapipe_sink_finalize;
+
+	g_object_class_install_property(
+		gobject, PROP_DEVICE,
+		g_param_spec_string("device", "Device",
+				    "KMS device path (/dev/dri/card0); overrides driver-name", "",
+				    GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_DRIVER_NAME,
+		g_param_spec_string("driver-name", "Driver name",
+				    "KMS driver to use (cirrus, vkms, ...); empty = the first KMS "
+				    "device with a connected display",
+				    "", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						    GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_CONNECTOR,
+		g_param_spec_string("connector", "Connector",
+				    "The connector in use (VGA-1, Virtual-1), read-only: the first "
+				    "connected one is chosen",
+				    "", GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+	g_object_class_install_property(
+		gobject, PROP_POOL,
+		g_param_spec_boolean("pool", "Offer a pool",
+				     "Offer upstream a buffer pool of scanout dma-bufs (the display's "
+				     "dumb buffers), so producers write or capture straight into them",
+				     TRUE,
+				     GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						 GST_PARAM_MUTABLE_READY)));
+
+	GstCaps *caps = templateCaps();
+	gst_element_class_add_pad_template(
+		element, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+	gst_caps_unref(caps);
+	gst_element_class_set_static_metadata(
+		element, "dmapipe KMS dma-buf sink", "Sink/Video",
+		"Scans dma-bufs out with KMS atomic commits, without copying; offers a pool of "
+		"scanout buffers upstream and copies system memory into them",
+		"dmapipe");
+
+	basesink->start = gst_dmapipe_sink_start;
+	basesink->stop = gst_dmapipe_sink_stop;
+	basesink->get_caps = gst_dmapipe_sink_get_caps;
+	basesink->propose_allocation = gst_dmapipe_sink_propose_allocation;
+	basesink->unlock = gst_dmapipe_sink_unlock;
+	basesink->unlock_stop = gst_dmapipe_sink_unlock_stop;
+	videosink->set_info = gst_dmapipe_sink_set_info;
+	videosink->show_frame = gst_dmapipe_sink_show_frame;
+}

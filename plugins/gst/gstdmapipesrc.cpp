@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dmapipesrc: V4L2 capture through libdmapipe's V4l2Capture into dma-bufs
+ * (a dma-heap such as capbuf, KMS dumb buffers, or the capture device's own
+ * exported MMAP buffers). Every output GstBuffer wraps the dma-bufs of one
+ * V4L2 buffer in GstDmaBufAllocator memory with a GstVideoMeta; when the
+ * last reference to it goes, the V4L2 buffer is queued again. No copies.
+ */
+#include "common.h"
+#include "elements.h"
+
+#include <gst/allocators/allocators.h>
+#include <gst/base/gstpushsrc.h>
+
+#include <fcntl.h>
+#include <time.h>
+
+#include <mutex>
+#include <vector>
+
+#include <dmapipe/error.h>
+#include <dmapipe/v4l2_capture.h>
+
+GST_DEBUG_CATEGORY_STATIC(dmapipesrc_debug);
+#define GST_CAT_DEFAULT dmapipesrc_debug
+
+using namespace dmapipe;
+using namespace dmapipe::gst;
+
+namespace {
+
+enum AllocMode { ALLOC_AUTO, ALLOC_CAPBUF, ALLOC_DUMB, ALLOC_V4L2 };
+
+GType allocModeType()
+{
+	static GType type = 0;
+	static const GEnumValue values[] = {
+		{ ALLOC_AUTO, "capbuf if /dev/dma_heap/capbuf exists, else v4l2", "auto" },
+		{ ALLOC_CAPBUF, "capbuf dma-heap buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "capbuf" },
+		{ ALLOC_DUMB, "KMS dumb buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "dumb" },
+		{ ALLOC_V4L2, "the capture device's own buffers (V4L2_MEMORY_MMAP + VIDIOC_EXPBUF)", "v4l2" },
+		{ 0, nullptr, nullptr },
+	};
+	if (g_once_init_enter(&type)) {
+		GType t = g_enum_register_static("GstDmapipeSrcAlloc", values);
+		g_once_init_leave(&type, t);
+	}
+	return type;
+}
+
+const char *allocName(int mode)
+{
+	switch (mode) {
+	case ALLOC_CAPBUF: return "capbuf";
+	case ALLOC_DUMB: return "dumb";
+	case ALLOC_V4L2: return "v4l2";
+	default: return "auto";
+	}
+}
+
+/*
+ * What outstanding GstBuffers need after the element moved on: the capture
+ * device (to queue their V4L2 buffer again) and the memories they wrap.
+ */
+struct Shared {
+	std::mutex lock;
+	std::unique_ptr<V4l2Capture> cap;
+	std::vector<std::unique_ptr<DmaBuffer>> buffers;
+	std::vector<std::vector<GstMemory *>> memories; /* per V4L2 buffer */
+	std::vector<GstLayout> layouts;
+	std::vector<bool> outstanding;
+	bool streaming = false;
+	std::string error; /* a QBUF from a release that failed */
+
+	~Shared()
+	{
+		for (auto &mems : memories)
+			for (GstMemory *m : mems)
+				gst_memory_unref(m);
+	}
+
+	/* Stops streaming and frees the V4L2 buffers; outstanding memories stay valid. */
+	void stopLocked()
+	{
+		if (!cap)
+			return;
+		try {
+			if (cap->streaming())
+				cap->stop();
+			cap->releaseBuffers();
+		} catch (const Error &e) {
+			GST_WARNING("stopping capture: %s", e.what());
+		}
+		streaming = false;
+	}
+};
+
+struct Release {
+	std::shared_ptr<Shared> shared;
+	unsigned index;
+};
+
+void releaseNotify(gpointer data)
+{
+	auto *r = static_cast<Release *>(data);
+	{
+		std::lock_guard<std::mutex> l(r->shared->lock);
+		Shared &s = *r->shared;
+		if (r->index < s.outstanding.size())
+			s.outstanding[r->index] = false;
+		if (s.streaming && s.cap) {
+			try {
+				s.cap->queue(r->index);
+			} catch (const Error &e) {
+				s.error = e.what();
+			}
+		}
+	}
+	delete r;
+}
+
+GQuark releaseQuark()
+{
+	static GQuark q = g_quark_from_static_string("dmapipesrc-release");
+	return q;
+}
+
+uint64_t monotonicNs()
+{
+	timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
+}
+
+struct Priv {
+	/* properties (object lock) */
+	std::string device;
+	int alloc = ALLOC_AUTO;
+	guint bufferCount = 6;
+
+	std::shared_ptr<Shared> shared;
+	GstCaps *probed = nullptr;
+	GstAllocator *dmabufAllocator = nullptr;
+	GstPoll *poll = nullptr;
+	GstPollFD pollFd = GST_POLL_FD_INIT;
+	GstVideoInfo info;
+	bool configured = false;
+	std::string allocUsed;
+	uint64_t frames = 0;
+};
+
+} /* namespace */
+
+struct GstDmapipeSrc {
+	GstPushSrc parent;
+	Priv *priv;
+};
+
+struct GstDmapipeSrcClass {
+	GstPushSrcClass parent_class;
+};
+
+G_DEFINE_TYPE(GstDmapipeSrc, gst_dmapipe_src, GST_TYPE_PUSH_SRC)
+
+#define DMAPIPE_SRC(obj) (reinterpret_cast<GstDmapipeSrc *>(obj))
+
+enum { PROP_0, PROP_DEVICE, PROP_ALLOC, PROP_BUFFER_COUNT };
+
+static void gst_dmapipe_src_set_property(GObject *object, guint id, const GValue *value,
+					 GParamSpec *pspec)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	GST_OBJECT_LOCK(self);
+	switch (id) {
+	case PROP_DEVICE: {
+		const char *s = g_value_get_string(value);
+		self->priv->device = s ? s : "";
+		break;
+	}
+	case PROP_ALLOC:
+		self->priv->alloc = g_value_get_enum(value);
+		break;
+	case PROP_BUFFER_COUNT:
+		self->priv->bufferCount = g_value_get_uint(value);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+	}
+	GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_dmapipe_src_get_property(GObject *object, guint id, GValue *value,
+					 GParamSpec *pspec)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	GST_OBJECT_LOCK(self);
+	switch (id) {
+	case PROP_DEVICE:
+		g_value_set_string(value, self->priv->device.c_str());
+		break;
+	case PROP_ALLOC:
+		g_value_set_enum(value, self->priv->alloc);
+		break;
+	case PROP_BUFFER_COUNT:
+		g_value_set_uint(value, self->priv->bufferCount);
+		break;
+	default:
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+	}
+	GST_OBJECT_UNLOCK(self);
+}
+
+/* The caps of what the device captures that GStreamer and the framework both name. */
+static GstCaps *probeCaps(V4l2Capture &cap)
+{
+	GstCaps *dmabuf = gst_caps_new_empty();
+	GstCaps *plain = gst_caps_new_empty();
+	for (uint32_t fourcc : cap.formats()) {
+		auto pf = formatFromV4l2(fourcc);
+		if (!pf)
+			continue;
+		GstVideoFormat vf = videoFormatFromDrm(pf->drm);
+		if (vf == GST_VIDEO_FORMAT_UNKNOWN)
+			continue;
+		for (const auto &size : cap.frameSizes(fourcc)) {
+			GstStructure *s = gst_structure_new("video/x-raw", "format", G_TYPE_STRING,
+							    gst_video_format_to_string(vf), "width",
+							    G_TYPE_INT, gint(size.width), "height",
+							    G_TYPE_INT, gint(size.height), nullptr);
+			std::vector<double> rates;
+			try {
+				rates = cap.frameRates(fourcc, size.width, size.height);
+			} catch (const Error &) {
+			}
+			if (rates.empty()) {
+				gst_structure_set(s, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT,
+						  1, nullptr);
+			} else {
+				GValue list = G_VALUE_INIT;
+				g_value_init(&list, GST_TYPE_LIST);
+				for (double r : rates) {
+					gint n, d;
+					gst_util_double_to_fraction(r, &n, &d);
+					GValue v = G_VALUE_INIT;
+					g_value_init(&v, GST_TYPE_FRACTION);
+					gst_value_set_fraction(&v, n, d);
+					gst_value_list_append_and_take_value(&list, &v);
+				}
+				if (rates.size() == 1)
+					gst_structure_set_value(s, "framerate",
+								gst_value_list_get_value(&list, 0));
+				else
+					gst_structure_set_value(s, "framerate", &list);
+				g_value_unset(&list);
+			}
+			gst_caps_append_structure_full(
+				dmabuf, gst_structure_copy(s),
+				gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF, nullptr));
+			gst_caps_append_structure(plain, s);
+		}
+	}
+	gst_caps_append(dmabuf, plain);
+	return dmabuf;
+}
+
+static gboolean gst_dmapipe_src_start(GstBaseSrc *bsrc)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	Priv *p = self->priv;
+	GST_OBJECT_LOCK(self);
+	std::string device = p->device;
+	GST_OBJECT_UNLOCK(self);
+	try {
+		auto shared = std::make_shared<Shared>();
+		shared->cap = std::make_unique<V4l2Capture>(device);
+		GST_INFO_OBJECT(self, "opened %s (%s, %s)", shared->cap->path().c_str(),
+				shared->cap->driver().c_str(), shared->cap->card().c_str());
+		p->probed = probeCaps(*shared->cap);
+		GST_LOG_OBJECT(self, "device caps %" GST_PTR_FORMAT, p->probed);
+		p->shared = shared;
+	} catch (const Error &e) {
+		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("%s", e.what()), (nullptr));
+		return FALSE;
+	}
+	p->dmabufAllocator = gst_dmabuf_allocator_new();
+	p->poll = gst_poll_new(TRUE);
+	gst_poll_fd_init(&p->pollFd);
+	p->pollFd.fd = p->shared->cap->fd();
+	gst_poll_add_fd(p->poll, &p->pollFd);
+	gst_poll_fd_ctl_read(p->poll, &p->pollFd, TRUE);
+	p->configured = false;
+	p->frames = 0;
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_src_stop(GstBaseSrc *bsrc)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	Priv *p = self->priv;
+	if (p->shared) {
+		std::lock_guard<std::mutex> l(p->shared->lock);
+		p->shared->stopLocked();
+		/* Close the device now: the next start() must be able to set a format. */
+		p->shared->cap.reset();
+	}
+	p->shared.reset();
+	gst_clear_caps(&p->probed);
+	if (p->poll) {
+		gst_poll_free(p->poll);
+		p->poll = nullptr;
+	}
+	if (p->dmabufAllocator) {
+		gst_object_unref(p->dmabufAllocator);
+		p->dmabufAllocator = nullptr;
+	}
+	p->configured = false;
+	GST_INFO_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " frames", p->frames);
+	return TRUE;
+}
+
+static GstCaps *gst_dmapipe_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstCaps *caps = self->priv->probed ? gst_caps_ref(self->priv->probed)
+					   : gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
+	if (filter) {
+		GstCaps *tmp = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+		gst_caps_unref(caps);
+		caps = tmp;
+	}
+	return caps;
+}
+
+static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	Priv *p = self->priv;
+	caps = gst_caps_make_writable(caps);
+	/* Prefer what the device is set to now, then the first structure. */
+	if (p->shared && p->shared->cap) {
+		try {
+			CaptureFormat cur = p->shared->cap->currentFormat();
+			GstVideoFormat vf = cur.format.name ? videoFormatFromDrm(cur.format.drm)
+							    : GST_VIDEO_FORMAT_UNKNOWN;
+			/* First the current format and size, then the current size in any format. */
+			bool done = false;
+			for (int pass = 0; pass < 2 && !done; pass++) {
+				if (pass == 0 && vf == GST_VIDEO_FORMAT_UNKNOWN)
+					continue;
+				for (guint i = 0; i < gst_caps_get_size(caps); i++) {
+					GstStructure *s = gst_caps_get_structure(caps, i);
+					GstStructure *want = gst_structure_new(
+						"video/x-raw", "width", G_TYPE_INT, gint(cur.width), "height",
+						G_TYPE_INT, gint(cur.height), nullptr);
+					if (pass == 0)
+						gst_structure_set(want, "format", G_TYPE_STRING,
+								  gst_video_format_to_string(vf), nullptr);
+					bool match = gst_structure_can_intersect(s, want);
+					gst_structure_free(want);
+					if (!match)
+						continue;
+					GstCaps *one = gst_caps_copy_nth(caps, i);
+					gst_caps_unref(caps);
+					caps = one;
+					GstStructure *o = gst_caps_get_structure(caps, 0);
+					if (pass == 0)
+						gst_structure_fixate_field_string(o, "format",
+										  gst_video_format_to_string(vf));
+					gst_structure_fixate_field_nearest_int(o, "width", gint(cur.width));
+					gst_structure_fixate_field_nearest_int(o, "height", gint(cur.height));
+					done = true;
+					break;
+				}
+			}
+		} catch (const Error &) {
+		}
+	}
+	caps = gst_caps_truncate(caps);
+	GstStructure *s = gst_caps_get_structure(caps, 0);
+	if (gst_structure_has_field(s, "framerate"))
+		gst_structure_fixate_field_nearest_fraction(s, "framerate", 30, 1);
+	return GST_BASE_SRC_CLASS(gst_dmapipe_src_parent_class)->fixate(bsrc, caps);
+}
+
+/* REQBUFS, the buffers of the chosen allocation, their GstMemories, QBUF all, STREAMON. */
+static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
+{
+	Priv *p = self->priv;
+	GST_OBJECT_LOCK(self);
+	int alloc = p->alloc;
+	guint count = p->bufferCount;
+	GST_OBJECT_UNLOCK(self);
+
+	auto old = p->shared;
+	auto shared = std::make_shared<Shared>();
+	{
+		/* Buffers still downstream keep the old memories; the device moves on. */
+		std::lock_guard<std::mutex> l(old->lock);
+		old->stopLocked();
+		shared->cap = std::move(old->cap);
+	}
+	p->shared = shared;
+	V4l2Capture &cap = *shared->cap;
+
+	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info));
+	if (!pf)
+		throw Error(std::string("no framework format for ") +
+			    gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)));
+	uint32_t fourcc = 0;
+	for (uint32_t f : cap.formats()) {
+		auto fp = formatFromV4l2(f);
+		if (fp && fp->drm == pf->drm) {
+			fourcc = f;
+			break;
+		}
+	}
+	if (!fourcc)
+		throw Error(cap.path() + " does not capture " + pf->name);
+	uint32_t w = GST_VIDEO_INFO_WIDTH(&info), h = GST_VIDEO_INFO_HEIGHT(&info);
+
+	if (alloc == ALLOC_AUTO)
+		alloc = haveCapbufHeap() ? ALLOC_CAPBUF : ALLOC_V4L2;
+
+	CaptureFormat cf = cap.setFormat(fourcc, w, h);
+	if (cf.width != w || cf.height != h)
+		throw Error(cap.path() + " captures " + std::to_string(cf.width) + "x" +
+			    std::to_string(cf.height) + ", not " + std::to_string(w) + "x" +
+			    std::to_string(h));
+	if (GST_VIDEO_INFO_FPS_N(&info) > 0 && GST_VIDEO_INFO_FPS_D(&info) > 0) {
+		double fps = double(GST_VIDEO_INFO_FPS_N(&info)) / GST_VIDEO_INFO_FPS_D(&info);
+		double got = cap.setFrameRate(fps);
+		GST_DEBUG_OBJECT(self, "frame rate %.3f, device set %.3f", fps, got);
+	}
+
+	std::string allocatorName;
+	if (alloc == ALLOC_V4L2) {
+		shared->buffers = cap.exportBuffers(count);
+		allocatorName = cap.driver() + " MMAP + EXPBUF";
+	} else {
+		std::unique_ptr<Allocator> a;
+		BufferLayout layout;
+		if (alloc == ALLOC_CAPBUF) {
+			a = makeHeapAllocator("capbuf");
+			std::vector<uint32_t> strides;
+			for (unsigned i = 0; i < pf->planes; i++)
+				strides.push_back(i ? pf->impliedStride(i, cf.strides[0]) : cf.strides[0]);
+			layout = BufferLayout::fromStrides(cf.format, w, h, strides,
+							   cf.sizes.empty() ? 0 : cf.sizes[0]);
+		} else {
+			a = makeDumbAllocator();
+			layout = a->adjust(BufferLayout::contiguous(cf.format, w, h));
+			cf = cap.setFormat(fourcc, w, h, { layout.planes[0].stride });
+			if (cf.strides[0] != layout.planes[0].stride)
+				throw Error(cap.path() + " does not take the dumb buffers' pitch " +
+					    std::to_string(layout.planes[0].stride) + " (it wants " +
+					    std::to_string(cf.strides[0]) + ")");
+			if (!cf.sizes.empty() && cf.sizes[0] > layout.sizes[0])
+				throw Error("dumb buffer of " + std::to_string(layout.sizes[0]) +
+					    " bytes < sizeimage " + std::to_string(cf.sizes[0]));
+		}
+		allocatorName = a->name();
+		std::vector<const DmaBuffer *> ptrs;
+		for (guint i = 0; i < count; i++) {
+			shared->buffers.push_back(a->allocate(layout));
+			shared->buffers.back()->index = i;
+			ptrs.push_back(shared->buffers.back().get());
+		}
+		cap.importBuffers(ptrs);
+	}
+
+	for (const auto &b : shared->buffers) {
+		GstLayout gl = gstLayout(*b);
+		std::vector<GstMemory *> mems;
+		for (guint m = 0; m < gl.nMemories; m++) {
+			int fd = fcntl(gl.memoryFd[m], F_DUPFD_CLOEXEC, 3);
+			if (fd < 0)
+				throwErrno("dup(dma-buf)", b->exporter());
+			mems.push_back(gst_dmabuf_allocator_alloc(p->dmabufAllocator, fd, gl.memorySize[m]));
+		}
+		shared->memories.push_back(std::move(mems));
+		shared->layouts.push_back(gl);
+		shared->outstanding.push_back(false);
+	}
+	{
+		std::lock_guard<std::mutex> l(shared->lock);
+		for (unsigned i = 0; i < shared->buffers.size(); i++)
+			cap.queue(i);
+		cap.start();
+		shared->streaming = true;
+	}
+	p->info = info;
+	p->configured = true;
+	p->allocUsed = allocName(alloc);
+	GST_INFO_OBJECT(self, "%s %ux%u stride %u from %s: %zu buffers of %s (exporter %s)",
+			pf->name, w, h, cf.strides[0], cap.path().c_str(), shared->buffers.size(),
+			allocatorName.c_str(), shared->buffers[0]->exporter().c_str());
+}
+
+static gboolean gst_dmapipe_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstVideoInfo info;
+	if (!gst_video_info_from_caps(&info, caps)) {
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("unusable caps %" GST_PTR_FORMAT, caps),
+				  (nullptr));
+		return FALSE;
+	}
+	if (self->priv->configured && gst_video_info_is_equal(&info, &self->priv->info))
+		return TRUE;
+	try {
+		configure(self, info);
+	} catch (const Error &e) {
+		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *query)
+{
+	/* Buffers come from the capture device, never from a pool downstream offers. */
+	while (gst_query_get_n_allocation_pools(query) > 0)
+		gst_query_remove_nth_allocation_pool(query, 0);
+	if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr))
+		GST_INFO_OBJECT(bsrc, "downstream has no GstVideoMeta support; strides must be the default");
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_src_query(GstBaseSrc *bsrc, GstQuery *query)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	Priv *p = self->priv;
+	if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+		if (!p->configured)
+			return FALSE;
+		GstClockTime frame = GST_VIDEO_INFO_FPS_N(&p->info) > 0
+					     ? gst_util_uint64_scale_int(GST_SECOND,
+									 GST_VIDEO_INFO_FPS_D(&p->info),
+									 GST_VIDEO_INFO_FPS_N(&p->info))
+					     : 0;
+		GST_OBJECT_LOCK(self);
+		guint count = p->bufferCount;
+		GST_OBJECT_UNLOCK(self);
+		gst_query_set_latency(query, TRUE, frame, frame * count);
+		return TRUE;
+	}
+	return GST_BASE_SRC_CLASS(gst_dmapipe_src_parent_class)->query(bsrc, query);
+}
+
+static gboolean gst_dmapipe_src_unlock(GstBaseSrc *bsrc)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	if (self->priv->poll)
+		gst_poll_set_flushing(self->priv->poll, TRUE);
+	return TRUE;
+}
+
+static gboolean gst_dmapipe_src_unlock_stop(GstBaseSrc *bsrc)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	if (self->priv->poll)
+		gst_poll_set_flushing(self->priv->poll, FALSE);
+	return TRUE;
+}
+
+static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(psrc);
+	Priv *p = self->priv;
+	if (!p->configured || !p->shared)
+		return GST_FLOW_NOT_NEGOTIATED;
+	std::shared_ptr<Shared> shared = p->shared;
+	FrameInfo frame;
+	for (;;) {
+		bool got = false, bad = false;
+		try {
+			std::lock_guard<std::mutex> l(shared->lock);
+			if (!shared->error.empty())
+				throw Error(shared->error);
+			got = shared->cap->dequeue(frame, &bad);
+			if (got && bad) {
+				GST_DEBUG_OBJECT(self, "frame %u flagged as error, dropped", frame.sequence);
+				shared->cap->queue(frame.index);
+				continue;
+			}
+		} catch (const Error &e) {
+			GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", e.what()), (nullptr));
+			return GST_FLOW_ERROR;
+		}
+		if (got)
+			break;
+		int ret = gst_poll_wait(p->poll, GST_CLOCK_TIME_NONE);
+		if (ret < 0) {
+			if (errno == EBUSY)
+				return GST_FLOW_FLUSHING;
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			GST_ELEMENT_ERROR(self, RESOURCE, READ, ("poll on the capture device: %s",
+								  g_strerror(errno)), (nullptr));
+			return GST_FLOW_ERROR;
+		}
+		if (gst_poll_fd_has_error(p->poll, &p->pollFd)) {
+			/* Nothing queued (all buffers downstream) still waits; an error here is real. */
+			std::lock_guard<std::mutex> l(shared->lock);
+			if (shared->cap->queuedCount() > 0 || !shared->cap->streaming()) {
+				GST_ELEMENT_ERROR(self, RESOURCE, READ,
+						  ("the capture device reported an error (poll)"), (nullptr));
+				return GST_FLOW_ERROR;
+			}
+			g_usleep(1000);
+		}
+	}
+
+	unsigned i = frame.index;
+	GstBuffer *buf = gst_buffer_new();
+	for (GstMemory *m : shared->memories[i])
+		gst_buffer_append_memory(buf, gst_memory_ref(m));
+	const DmaBuffer &db = *shared->buffers[i];
+	const GstLayout &gl = shared->layouts[i];
+	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&p->info),
+				       db.width(), db.height(), guint(db.planes().size()),
+				       const_cast<gsize *>(gl.offsets), const_cast<gint *>(gl.strides));
+	{
+		std::lock_guard<std::mutex> l(shared->lock);
+		shared->outstanding[i] = true;
+	}
+	gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), releaseQuark(), new Release{ shared, i },
+				  releaseNotify);
+
+	/* Running time of the capture: now on the pipeline clock minus the age of the frame. */
+	GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+	if (clock) {
+		GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+		GstClockTime now = gst_clock_get_time(clock);
+		gst_object_unref(clock);
+		uint64_t mono = monotonicNs();
+		GstClockTime age = frame.timestampNs && mono > frame.timestampNs ? mono - frame.timestampNs : 0;
+		if (now > base + age)
+			GST_BUFFER_PTS(buf) = now - base - age;
+		else
+			GST_BUFFER_PTS(buf) = 0;
+	}
+	if (GST_VIDEO_INFO_FPS_N(&p->info) > 0)
+		GST_BUFFER_DURATION(buf) = gst_util_uint64_scale_int(
+			GST_SECOND, GST_VIDEO_INFO_FPS_D(&p->info), GST_VIDEO_INFO_FPS_N(&p->info));
+	GST_BUFFER_OFFSET(buf) = frame.sequence;
+	GST_BUFFER_OFFSET_END(buf) = frame.sequence + 1;
+	p->frames++;
+	GST_LOG_OBJECT(self, "frame %u in buffer %u (dma-buf %" G_GUINT64_FORMAT ")", frame.sequence,
+		       i, db.id());
+	*out = buf;
+	return GST_FLOW_OK;
+}
+
+static void gst_dmapipe_src_finalize(GObject *object)
+{
+	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	delete self->priv;
+	G_OBJECT_CLASS(gst_dmapipe_src_parent_class)->finalize(object);
+}
+
+static void gst_dmapipe_src_init(GstDmapipeSrc *self)
+{
+	self->priv = new Priv;
+	gst_video_info_init(&self->priv->info);
+	gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+	gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+}
+
+static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
+{
+	GObjectClass *gobject = G_OBJECT_CLASS(klass);
+	GstElementClass *element = GST_ELEMENT_CLASS(klass);
+	GstBaseSrcClass *basesrc = GST_BASE_SRC_CLASS(klass);
+	GstPushSrcClass *pushsrc = GST_PUSH_SRC_CLASS(klass);
+
+	GST_DEBUG_CATEGORY_INIT(dmapipesrc_debug, "dmapipesrc", 0, "dmapipe V4L2 dma-buf source");
+
+	gobject->set_property = gst_dmapipe_src_set_property;
+	gobject->get_property = gst_dmapipe_src_get_property;
+	gobject->finalize = gst_dmapipe_src_finalize;
+
+	g_object_class_install_property(
+		gobject, PROP_DEVICE,
+		g_param_spec_string("device", "Device",
+				    "V4L2 capture device: a path (/dev/video0), a driver or card name "
+				    "(vivid), or empty for the first capture device",
+				    "", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						    GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_ALLOC,
+		g_param_spec_enum("alloc", "Allocation",
+				  "Who allocates the capture dma-bufs", allocModeType(), ALLOC_AUTO,
+				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					      GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_BUFFER_COUNT,
+		g_param_spec_uint("buffer-count", "Buffer count",
+				  "V4L2 buffers to capture into (frames held downstream count too)",
+				  2, 32, 6,
+				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					      GST_PARAM_MUTABLE_READY)));
+
+	GstCaps *caps = templateCaps();
+	gst_element_class_add_pad_template(
+		element, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+	gst_caps_unref(caps);
+	gst_element_class_set_static_metadata(
+		element, "dmapipe V4L2 dma-buf source", "Source/Video",
+		"Captures from a V4L2 device into dma-bufs (capbuf heap, KMS dumb buffers or the "
+		"device's own) and pushes them without copying",
+		"dmapipe");
+
+	basesrc->start = gst_dmapipe_src_start;
+	basesrc->stop = gst_dmapipe_src_stop;
+	basesrc->get_caps = gst_dmapipe_src_get_caps;
+	basesrc->fixate = gst_dmapipe_src_fixate;
+	basesrc->set_caps = gst_dmapipe_src_set_caps;
+	basesrc->decide_allocation = gst_dmapipe_src_decide_allocation;
+	basesrc->query = gst_dmapipe_src_query;
+	basesrc->unlock = gst_dmapipe_src_unlock;
+	basesrc->unlock_stop = gst_dmapipe_src_unlock_stop;
+	pushsrc->create = gst_dmapipe_src_create;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# videotestsrc ! dmapipesink pool=false: system memory is copied into
+# scanout buffers, and the sink says so exactly once.  With the default
+# pool=true videotestsrc draws straight into the sink's scanout buffers.
+. "$(dirname "$0")/lib.sh"
+pool=${1:-false}
+display=${2:-cirrus}
+frames=${3:-60}
+export GST_DEBUG=dmapipesink:4
+run gst-launch-1.0 videotestsrc num-buffers="$frames" \
+	! 'video/x-raw,format=BGRx,width=640,height=480,framerate=30/1' \
+	! dmapipesink driver-name="$display" pool="$pool"
+if [ "$pool" = true ]; then
+	must "allocated XRGB8888 640x480" "videotestsrc did not draw into dmapipesink's pool"
+	must "stopped after [0-9]+ frames, 0 of them copied" "dmapipesink copied frames"
+	must_not "copying" "dmapipesink warned about copies"
+	echo "PASS: $frames videotestsrc frames drawn into scanout buffers, no copies"
+	exit 0
+fi
+n=$(grep -c "WARNING: from element .*dmapipesink.*" "$log" || true)
+[ "$n" -eq 1 ] || { echo "FAIL: $n WARNING messages from dmapipesink, expected 1"; exit 1; }
+must "copying system memory frames into scanout buffers" "no copy warning"
+must "stopped after ([0-9]+) frames, \\1 of them copied" "not every frame was copied and shown"
+echo "PASS: $frames system-memory frames copied and shown, one warning"
