@@ -483,12 +483,19 @@ void Pipeline::run()
 				{ display_->fd(), POLLIN, 0 },
 				{ stopFd_.get(), POLLIN, 0 },
 			};
-			int timeout = -1;
+			/*
+			 * Wake at least every second: a device that disappears does
+			 * not always wake a sleeping poll (vivid's disconnect), so
+			 * silence gets a health check.
+			 */
+			int timeout = 1000;
 			if (nextStats) {
 				uint64_t now = monotonicNs();
-				timeout = now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1);
+				timeout = std::min<int>(timeout, now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1));
 			}
 			int n = poll(fds, 3, timeout);
+			if (n == 0 && capturing)
+				capture_->checkAlive();
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;

@@ -440,6 +440,14 @@ bool V4l2Capture::dequeue(FrameInfo &info, bool *error)
 	return true;
 }
 
+void V4l2Capture::checkAlive() const
+{
+	v4l2_capability cap;
+	memset(&cap, 0, sizeof(cap));
+	if (retryIoctl(fd_.get(), VIDIOC_QUERYCAP, &cap) < 0 && errno == ENODEV)
+		throwErrno("VIDIOC_QUERYCAP", path_ + " (" + driver_ + ")", "the device was disconnected");
+}
+
 void V4l2Capture::start()
 {
 	uint32_t type = bufType();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -95,6 +96,7 @@ public:
 
 private:
 	void onRequestCompleted(libcamera::Request *request);
+	void onDisconnected();
 	void releaseBuffers();
 	void makeRequests();
 	void submitPending();
@@ -119,6 +121,7 @@ private:
 
 	/* Caller's thread only. */
 	std::deque<unsigned> pending_; /* queued here, not yet given to libcamera */
+	std::vector<bool> owned_;      /* by index: queued and not yet dequeued */
 	unsigned queued_ = 0;          /* queue() minus dequeue() */
 	unsigned limit_ = 4;
 	bool haveLastSeq_ = false;
@@ -129,7 +132,8 @@ private:
 	std::mutex lock_;
 	std::deque<libcamera::Request *> completed_;
 	unsigned inflight_ = 0;
-	uint64_t cancelled_ = 0;
+	bool disconnected_ = false;
+	std::atomic<uint64_t> cancelled_{ 0 };
 };
 
 } /* namespace dmapipe */

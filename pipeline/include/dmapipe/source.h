@@ -47,6 +47,8 @@ public:
 	virtual bool streaming() const = 0;
 	virtual unsigned queuedCount() const = 0;
 	virtual uint64_t sequenceGaps() const = 0;
+	/* Throws when the device is gone; called when frames stop coming. */
+	virtual void checkAlive() const {}
 };
 
 /*

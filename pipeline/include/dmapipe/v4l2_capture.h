@@ -80,6 +80,7 @@ public:
 
 	/* Frames the driver skipped, from gaps in the sequence numbers. */
 	uint64_t sequenceGaps() const override { return gaps_; }
+	void checkAlive() const override;
 
 private:
 	void xioctl(unsigned long request, void *arg, const char *name) const;
