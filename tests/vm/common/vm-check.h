@@ -53,4 +53,16 @@ inline long capbufLive()
 	return field(slurp("/sys/kernel/debug/capbuf/stats"), "live_buffers");
 }
 
+/* DRM framebuffers on every card, from debugfs (the fbdev console's included). */
+inline int drmFramebuffers()
+{
+	int n = 0;
+	for (int card = 0; card < 4; card++) {
+		std::string s = slurp("/sys/kernel/debug/dri/" + std::to_string(card) + "/framebuffer");
+		for (size_t pos = 0; (pos = s.find("framebuffer[", pos)) != std::string::npos; pos++)
+			n++;
+	}
+	return n;
+}
+
 } /* namespace vmcheck */

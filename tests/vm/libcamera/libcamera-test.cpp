@@ -38,24 +38,6 @@
 using namespace dmapipe;
 using namespace vmcheck;
 
-static uint64_t monoNs()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-static int drmFramebuffers()
-{
-	int n = 0;
-	for (int card = 0; card < 4; card++) {
-		std::string s = slurp("/sys/kernel/debug/dri/" + std::to_string(card) + "/framebuffer");
-		for (size_t pos = 0; (pos = s.find("framebuffer[", pos)) != std::string::npos; pos++)
-			n++;
-	}
-	return n;
-}
-
 /* Byte offsets of R, G, B inside one pixel of an RGB format, from its DRM code. */
 struct RgbLayout {
 	unsigned cpp, r, g, b;
@@ -194,8 +176,8 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 	unsigned got = 0, errors = 0;
 	uint64_t lastTs = 0;
 	std::vector<uint8_t> last;
-	uint64_t deadline = monoNs() + 10000000000ull;
-	while (got < frames && monoNs() < deadline) {
+	uint64_t deadline = monotonicNs() + 10000000000ull;
+	while (got < frames && monotonicNs() < deadline) {
 		pollfd pfd = { src.fd(), POLLIN, 0 };
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
@@ -505,17 +487,17 @@ static int pipelineMode(int argc, char **argv)
 			displayed++;
 			if (displayed <= 2)
 				printf("frame %u: captured at %.3f s, displayed by %.3f s (CLOCK_MONOTONIC)\n",
-				       info.sequence, info.timestampNs / 1e9, monoNs() / 1e9);
+				       info.sequence, info.timestampNs / 1e9, monotonicNs() / 1e9);
 			if (!ids.count(b.id()) || dmabufInode(b.planes()[0].fd.get()) != b.id())
 				foreign++;
 			seen.insert(b.id());
 			lastDisplayedId = b.id();
 		};
-		uint64_t t0 = monoNs();
+		uint64_t t0 = monotonicNs();
 		p.run();
-		double secs = (monoNs() - t0) / 1e9;
+		double secs = (monotonicNs() - t0) / 1e9;
 		const Stats &s = p.stats();
-		printf("%s\n", s.summary(monoNs()).c_str());
+		printf("%s\n", s.summary(monotonicNs()).c_str());
 		printf("run: %llu frames displayed in %.2f s (%.1f fps); inflight limit %u; cancelled at stop %llu\n",
 		       (unsigned long long)displayed, secs, displayed / secs, lc ? lc->inflightLimit() : 0,
 		       (unsigned long long)(lc ? lc->cancelledRequests() : 0));

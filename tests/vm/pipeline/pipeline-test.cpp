@@ -27,18 +27,6 @@ using namespace dmapipe;
 using namespace vmcheck;
 
 
-static int drmFramebuffers()
-{
-	/* debugfs lists every framebuffer, including the fbdev console's. */
-	int n = 0;
-	for (int card = 0; card < 4; card++) {
-		std::string s = slurp("/sys/kernel/debug/dri/" + std::to_string(card) + "/framebuffer");
-		for (size_t pos = 0; (pos = s.find("framebuffer[", pos)) != std::string::npos; pos++)
-			n++;
-	}
-	return n;
-}
-
 /* Compares the vkms writeback output (XRGB8888, mode size) with the displayed frame. */
 static void compareWriteback(KmsDisplay &display, const DmaBuffer &buf, const DisplayLayout &l)
 {
