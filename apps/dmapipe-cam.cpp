@@ -6,12 +6,13 @@
  */
 #include <dmapipe/dmapipe.h>
 
+#include "cam_options.h"
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <getopt.h>
 #include <string>
 #include <unistd.h>
 
@@ -64,32 +65,6 @@ static void usage(FILE *out)
 		"Exit status: 0 when the frames were shown or the run was interrupted (SIGINT,\n"
 		"SIGTERM); 1 on a device or pipeline error (the message says what to do);\n"
 		"2 on bad usage.\n");
-}
-
-static bool parseSize(const char *s, uint32_t *w, uint32_t *h)
-{
-	char *end;
-	unsigned long a = strtoul(s, &end, 10);
-	if (end == s || (*end != 'x' && *end != 'X'))
-		return false;
-	const char *t = end + 1;
-	unsigned long b = strtoul(t, &end, 10);
-	if (end == t || *end || !a || !b || a > 16384 || b > 16384)
-		return false;
-	*w = uint32_t(a);
-	*h = uint32_t(b);
-	return true;
-}
-
-static bool parseCount(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || *end || errno || s[0] == '-')
-		return false;
-	*out = v;
-	return true;
 }
 
 static int list()
@@ -174,138 +149,36 @@ static bool setCheck(const std::string &mode)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CAMERA = 256, OPT_STAGE, OPT_DISPLAY, OPT_SIZE, OPT_FORMAT, OPT_ALLOC, OPT_BUFFERS, OPT_FRAMES,
-	       OPT_CHECK, OPT_STATS, OPT_LIST, OPT_HELP, OPT_VERSION };
-	static const option opts[] = {
-		{ "camera", required_argument, nullptr, OPT_CAMERA },
-		{ "display", required_argument, nullptr, OPT_DISPLAY },
-		{ "stage", required_argument, nullptr, OPT_STAGE },
-		{ "size", required_argument, nullptr, OPT_SIZE },
-		{ "format", required_argument, nullptr, OPT_FORMAT },
-		{ "alloc", required_argument, nullptr, OPT_ALLOC },
-		{ "buffers", required_argument, nullptr, OPT_BUFFERS },
-		{ "frames", required_argument, nullptr, OPT_FRAMES },
-		{ "check", required_argument, nullptr, OPT_CHECK },
-		{ "stats-interval", required_argument, nullptr, OPT_STATS },
-		{ "list", no_argument, nullptr, OPT_LIST },
-		{ "help", no_argument, nullptr, OPT_HELP },
-		{ "version", no_argument, nullptr, OPT_VERSION },
-		{},
-	};
-	PipelineConfig cfg;
-	std::string check;
-	double statsInterval = 1.0;
-	bool doList = false;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, nullptr)) != -1) {
-		uint64_t n;
-		switch (c) {
-		case OPT_CAMERA:
-			cfg.camera = optarg;
-			break;
-		case OPT_DISPLAY:
-			cfg.display = optarg;
-			break;
-		case OPT_STAGE:
-			try {
-				cfg.stages = makeStages(optarg);
-			} catch (const Error &e) {
-				fprintf(stderr, "dmapipe-cam: --stage: %s\n", e.what());
-				return 2;
-			}
-			break;
-		case OPT_SIZE:
-			if (!parseSize(optarg, &cfg.width, &cfg.height)) {
-				fprintf(stderr, "dmapipe-cam: --size wants WxH, such as 640x480 (got \"%s\")\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_FORMAT:
-			if (!formatFromString(optarg)) {
-				fprintf(stderr, "dmapipe-cam: unknown format \"%s\"; known:", optarg);
-				for (const auto &f : pixelFormats())
-					fprintf(stderr, " %s", f.name);
-				fprintf(stderr, "\n");
-				return 2;
-			}
-			cfg.format = optarg;
-			break;
-		case OPT_ALLOC: {
-			std::string a = optarg;
-			if (a.rfind("heap:", 0) == 0) {
-				cfg.alloc = AllocStrategy::Heap;
-				cfg.heap = a.substr(5);
-			} else if (auto s = allocStrategyFromString(a)) {
-				cfg.alloc = *s;
-			} else {
-				fprintf(stderr, "dmapipe-cam: --alloc wants capbuf, heap[:NAME], udmabuf, v4l2, dumb "
-						"or auto (got \"%s\")\n", optarg);
-				return 2;
-			}
-			break;
-		}
-		case OPT_BUFFERS:
-			if (!parseCount(optarg, &n) || n < 4 || n > 32) {
-				fprintf(stderr, "dmapipe-cam: --buffers wants 4 to 32 (got \"%s\")\n", optarg);
-				return 2;
-			}
-			cfg.buffers = unsigned(n);
-			break;
-		case OPT_FRAMES:
-			if (!parseCount(optarg, &n) || n == 0) {
-				fprintf(stderr, "dmapipe-cam: --frames wants a positive count (got \"%s\")\n", optarg);
-				return 2;
-			}
-			cfg.frames = n;
-			break;
-		case OPT_CHECK:
-			check = optarg;
-			if (check != "off" && check != "warn" && check != "strict") {
-				fprintf(stderr, "dmapipe-cam: --check wants off, warn or strict (got \"%s\")\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_STATS: {
-			char *end;
-			statsInterval = strtod(optarg, &end);
-			if (end == optarg || *end || statsInterval < 0 || statsInterval > 3600) {
-				fprintf(stderr, "dmapipe-cam: --stats-interval wants seconds, 0 to 3600 (got \"%s\")\n",
-					optarg);
-				return 2;
-			}
-			break;
-		}
-		case OPT_LIST:
-			doList = true;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			printf("dmapipe-cam %s\n", DMAPIPE_VERSION);
-			return 0;
-		default:
-			fprintf(stderr, "dmapipe-cam: unknown or incomplete option \"%s\"; see --help\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "dmapipe-cam: unexpected argument \"%s\"; see --help\n", argv[optind]);
+	CamOptions opts;
+	std::string error;
+	switch (parseCamOptions(argc, argv, opts, error)) {
+	case CamAction::BadUsage:
+		fprintf(stderr, "%s\n", error.c_str());
 		return 2;
-	}
-	if (doList)
+	case CamAction::Help:
+		usage(stdout);
+		return 0;
+	case CamAction::Version:
+		printf("dmapipe-cam %s\n", DMAPIPE_VERSION);
+		return 0;
+	case CamAction::List:
 		return list();
+	case CamAction::Run:
+		break;
+	}
+	PipelineConfig &cfg = opts.cfg;
+	const std::string &check = opts.check;
+	double statsInterval = opts.statsInterval;
 	if (!check.empty() && !setCheck(check))
 		return 1;
 
 	try {
 		if (cfg.stages.empty() && cfg.format.empty()) {
 			/* A conversion only where needed: when the display takes none of the camera's formats. */
-			V4l2Capture cam(cfg.camera);
+			/* Closed before the Pipeline opens it: a libcamera camera is exclusive. */
+			auto cam = openSource(cfg.camera);
 			KmsDisplay disp(cfg.display);
-			if (!commonFormat(cam.formats(), disp.formats())) {
+			if (!commonFormat(cam->formats(), disp.formats())) {
 				cfg.stages = makeStages("convert");
 				fprintf(stderr, "note: the display takes none of the camera's formats; converting\n");
 			}

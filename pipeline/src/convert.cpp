@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Y'CbCr 4:2:2 / 4:2:0 -> XRGB8888 kernels. See convert.h for the contract.
+ * Y'CbCr 4:2:2 / 4:2:0 and packed RGB24 -> XRGB8888 kernels. See convert.h
+ * for the contract.
  *
  * Arithmetic: each output channel is an affine function of the 8-bit inputs,
  *     out = clamp(floor(cy*Y + cu*Cb + cv*Cr + o), 0, 255)
@@ -182,6 +183,18 @@ DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restri
 		d[2 * pairs] = pixel<E, R>(y[2 * pairs], chroma<E, R>(c[2 * pairs], c[2 * pairs + 1]));
 }
 
+/*
+ * Packed 24-bit RGB: R, G, B are byte offsets within the 3-byte pixel. A
+ * plain byte shuffle; the whole-word store lets GCC vectorise it.
+ */
+template<int R, int G, int B>
+DMAPIPE_INLINE void rowRgb24(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
+{
+	for (size_t i = 0; i < width; i++)
+		d[i] = 0xff000000u | uint32_t(s[3 * i + R]) << 16 | uint32_t(s[3 * i + G]) << 8 |
+		       uint32_t(s[3 * i + B]);
+}
+
 template<YuvEncoding E, YuvRange R>
 DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst, uint32_t dstStride,
 		 uint32_t width, uint32_t rowBegin, uint32_t rowEnd)
@@ -227,6 +240,21 @@ DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t 
 		convertRows<E, R>(fourcc, src, dst, dstStride, width, rowBegin, rowEnd);           \
 	}
 
+/* RGB needs no matrix: one entry for both layouts. */
+DMAPIPE_CONVERT_CLONES void convertRgb24(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,
+					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,
+					 uint32_t rowEnd)
+{
+	for (uint32_t row = rowBegin; row < rowEnd; row++) {
+		Px *d = reinterpret_cast<Px *>(dst + size_t(row) * dstStride);
+		const uint8_t *s = src[0].data + size_t(row) * src[0].stride;
+		if (fourcc == DRM_FORMAT_RGB888)
+			rowRgb24<2, 1, 0>(s, d, width); /* bytes B, G, R */
+		else
+			rowRgb24<0, 1, 2>(s, d, width); /* BGR888: bytes R, G, B */
+	}
+}
+
 DMAPIPE_CONVERT_ENTRY(convert601Limited, YuvEncoding::BT601, YuvRange::Limited)
 DMAPIPE_CONVERT_ENTRY(convert601Full, YuvEncoding::BT601, YuvRange::Full)
 DMAPIPE_CONVERT_ENTRY(convert709Limited, YuvEncoding::BT709, YuvRange::Limited)
@@ -237,6 +265,8 @@ unsigned planesFor(uint32_t fourcc)
 	switch (fourcc) {
 	case DRM_FORMAT_YUYV:
 	case DRM_FORMAT_UYVY:
+	case DRM_FORMAT_RGB888:
+	case DRM_FORMAT_BGR888:
 		return 1;
 	case DRM_FORMAT_NV12:
 		return 2;
@@ -263,6 +293,10 @@ void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPl
 	if (rowBegin >= rowEnd || !width)
 		return;
 
+	if (srcFourcc == DRM_FORMAT_RGB888 || srcFourcc == DRM_FORMAT_BGR888) {
+		convertRgb24(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
+		return;
+	}
 	const bool full = range == YuvRange::Full;
 	if (enc == YuvEncoding::BT709)
 		(full ? convert709Full : convert709Limited)(srcFourcc, src, dst, dstStride, width,

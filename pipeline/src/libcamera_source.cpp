@@ -90,7 +90,7 @@ LibcameraSource::LibcameraSource(const std::string &idOrIndex)
 	if (idOrIndex.empty()) {
 		camera_ = cameras[0];
 	} else if (allDigits(idOrIndex)) {
-		size_t n = std::stoul(idOrIndex);
+		size_t n = *parseSourceSpec("libcamera:" + idOrIndex).index;
 		if (n >= cameras.size())
 			throw Error("libcamera:" + idOrIndex + ": there are " + std::to_string(cameras.size()) +
 				    " cameras (" + cameraList(cameras) + ")");
@@ -184,6 +184,44 @@ std::vector<uint32_t> LibcameraSource::formats() const
 	add(cfg.pixelFormat);
 	for (const lc::PixelFormat &f : cfg.formats().pixelformats())
 		add(f);
+	return out;
+}
+
+std::vector<FrameSize> LibcameraSource::frameSizes(uint32_t v4l2Fourcc) const
+{
+	auto pf = formatFromV4l2(v4l2Fourcc);
+	if (!pf)
+		return {};
+	const lc::PixelFormat want(pf->drm);
+	/* A fresh configuration to validate on: config_ is the one in use. */
+	std::unique_ptr<lc::CameraConfiguration> probe =
+		camera_->generateConfiguration({ lc::StreamRole::Viewfinder });
+	if (!probe || probe->empty())
+		return {};
+	lc::StreamConfiguration &cfg = probe->at(0);
+	std::vector<lc::Size> candidates = { cfg.size };
+	for (const lc::Size &s : cfg.formats().sizes(want))
+		candidates.push_back(s);
+	const lc::SizeRange range = cfg.formats().range(want);
+	candidates.push_back(range.min);
+	candidates.push_back(range.max);
+
+	/* Only sizes validate() leaves alone: anything else would fail at setFormat. */
+	std::vector<FrameSize> out;
+	for (const lc::Size &s : candidates) {
+		if (s.isNull())
+			continue;
+		cfg.pixelFormat = want;
+		cfg.size = s;
+		if (probe->validate() == lc::CameraConfiguration::Invalid || cfg.pixelFormat != want ||
+		    cfg.size != s)
+			continue;
+		bool dup = std::any_of(out.begin(), out.end(), [&](const FrameSize &f) {
+			return f.width == s.width && f.height == s.height;
+		});
+		if (!dup)
+			out.push_back({ s.width, s.height });
+	}
 	return out;
 }
 
@@ -544,9 +582,9 @@ void LibcameraSource::stop()
 
 std::unique_ptr<Source> openSource(const std::string &name)
 {
-	const std::string prefix = "libcamera:";
-	if (name.rfind(prefix, 0) == 0)
-		return std::make_unique<LibcameraSource>(name.substr(prefix.size()));
+	SourceSpec spec = parseSourceSpec(name);
+	if (spec.libcamera)
+		return std::make_unique<LibcameraSource>(spec.name);
 	return std::make_unique<V4l2Capture>(name);
 }
 

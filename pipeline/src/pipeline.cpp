@@ -65,13 +65,28 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	capture_ = openSource(config.camera);
 	display_ = std::make_unique<KmsDisplay>(config.display);
 
+	/*
+	 * A converting stage is one that takes and converts a format this camera
+	 * offers (or the one asked for): a fixed probe list would miss converters
+	 * of other inputs, e.g. RGB888 from libcamera.
+	 */
+	std::vector<uint32_t> camFormats = capture_->formats();
+	std::vector<PixelFormat> probe;
+	if (!config.format.empty())
+		if (auto f = formatFromString(config.format))
+			probe.push_back(*f);
+	for (uint32_t code : camFormats)
+		if (auto f = formatFromV4l2(code))
+			probe.push_back(*f);
 	stages_ = config.stages;
 	for (size_t i = 0; i < stages_.size(); i++) {
 		if (!stages_[i])
 			throw Error("stage " + std::to_string(i) + " is null");
-		if (stages_[i]->produces(*formatFromDrm(DRM_FORMAT_YUYV)) ||
-		    stages_[i]->produces(*formatFromDrm(DRM_FORMAT_NV12)) ||
-		    stages_[i]->produces(*formatFromDrm(DRM_FORMAT_UYVY))) {
+		const Stage &st = *stages_[i];
+		bool converts = std::any_of(probe.begin(), probe.end(), [&](const PixelFormat &f) {
+			return st.accepts(f) && st.produces(f);
+		});
+		if (converts) {
 			if (converter_ >= 0)
 				throw Error("two converting stages (" + stages_[size_t(converter_)]->name() +
 					    ", " + stages_[i]->name() + "): one is enough");
@@ -80,7 +95,6 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	}
 
 	/* The format: asked for, or the camera's first that the display (or the conversion) takes. */
-	std::vector<uint32_t> camFormats = capture_->formats();
 	auto cameraHas = [&](const PixelFormat &f) {
 		return have(camFormats, f.v4l2) || (f.v4l2Mplane && have(camFormats, f.v4l2Mplane));
 	};

@@ -6,4 +6,6 @@
 G_BEGIN_DECLS
 GType gst_dmapipe_src_get_type(void);
 GType gst_dmapipe_sink_get_type(void);
+GType gst_dmapipe_convert_get_type(void);
+GType gst_dmapipe_overlay_get_type(void);
 G_END_DECLS

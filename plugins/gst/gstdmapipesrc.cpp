@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * dmapipesrc: V4L2 capture through libdmapipe's V4l2Capture into dma-bufs
- * (a dma-heap such as capbuf, KMS dumb buffers, or the capture device's own
- * exported MMAP buffers). Every output GstBuffer wraps the dma-bufs of one
- * V4L2 buffer in GstDmaBufAllocator memory with a GstVideoMeta; when the
- * last reference to it goes, the V4L2 buffer is queued again. No copies.
+ * dmapipesrc: capture through libdmapipe's Source (V4l2Capture, or
+ * LibcameraSource for "libcamera:" names) into dma-bufs (a dma-heap such as
+ * capbuf, KMS dumb buffers, or the source's own exported buffers). Every
+ * output GstBuffer wraps the dma-bufs of one capture buffer in
+ * GstDmaBufAllocator memory with a GstVideoMeta; when the last reference to
+ * it goes, the buffer is queued again. No copies.
  */
 #include "common.h"
 #include "elements.h"
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include <dmapipe/error.h>
+#include <dmapipe/source.h>
 #include <dmapipe/v4l2_capture.h>
 
 GST_DEBUG_CATEGORY_STATIC(dmapipesrc_debug);
@@ -38,7 +40,10 @@ GType allocModeType()
 		{ ALLOC_AUTO, "capbuf if /dev/dma_heap/capbuf exists, else v4l2", "auto" },
 		{ ALLOC_CAPBUF, "capbuf dma-heap buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "capbuf" },
 		{ ALLOC_DUMB, "KMS dumb buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "dumb" },
-		{ ALLOC_V4L2, "the capture device's own buffers (V4L2_MEMORY_MMAP + VIDIOC_EXPBUF)", "v4l2" },
+		{ ALLOC_V4L2,
+		  "the capture device's own buffers (V4L2_MEMORY_MMAP + VIDIOC_EXPBUF; "
+		  "libcamera: FrameBufferAllocator)",
+		  "v4l2" },
 		{ 0, nullptr, nullptr },
 	};
 	if (g_once_init_enter(&type)) {
@@ -64,7 +69,7 @@ const char *allocName(int mode)
  */
 struct Shared {
 	std::mutex lock;
-	std::unique_ptr<V4l2Capture> cap;
+	std::unique_ptr<Source> cap;
 	std::vector<std::unique_ptr<DmaBuffer>> buffers;
 	std::vector<std::vector<GstMemory *>> memories; /* per V4L2 buffer */
 	std::vector<GstLayout> layouts;
@@ -211,7 +216,7 @@ static void gst_dmapipe_src_get_property(GObject *object, guint id, GValue *valu
 }
 
 /* The caps of what the device captures that GStreamer and the framework both name. */
-static GstCaps *probeCaps(V4l2Capture &cap)
+static GstCaps *probeCaps(Source &cap)
 {
 	GstCaps *dmabuf = gst_caps_new_empty();
 	GstCaps *plain = gst_caps_new_empty();
@@ -272,9 +277,10 @@ static gboolean gst_dmapipe_src_start(GstBaseSrc *bsrc)
 	GST_OBJECT_UNLOCK(self);
 	try {
 		auto shared = std::make_shared<Shared>();
-		shared->cap = std::make_unique<V4l2Capture>(device);
-		GST_INFO_OBJECT(self, "opened %s (%s, %s)", shared->cap->path().c_str(),
-				shared->cap->driver().c_str(), shared->cap->card().c_str());
+		/* "libcamera:ID" / "libcamera:N" open a libcamera camera, anything else V4L2. */
+		shared->cap = openSource(device);
+		GST_INFO_OBJECT(self, "opened %s (%s)", shared->cap->path().c_str(),
+				shared->cap->driver().c_str());
 		p->probed = probeCaps(*shared->cap);
 		GST_LOG_OBJECT(self, "device caps %" GST_PTR_FORMAT, p->probed);
 		p->shared = shared;
@@ -400,7 +406,7 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 		shared->cap = std::move(old->cap);
 	}
 	p->shared = shared;
-	V4l2Capture &cap = *shared->cap;
+	Source &cap = *shared->cap;
 
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info));
 	if (!pf)
@@ -435,7 +441,8 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 	std::string allocatorName;
 	if (alloc == ALLOC_V4L2) {
 		shared->buffers = cap.exportBuffers(count);
-		allocatorName = cap.driver() + " MMAP + EXPBUF";
+		allocatorName = cap.driver() + (dynamic_cast<V4l2Capture *>(&cap) ? " MMAP + EXPBUF"
+										   : " FrameBufferAllocator");
 	} else {
 		std::unique_ptr<Allocator> a;
 		BufferLayout layout;
@@ -674,7 +681,7 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 	GstBaseSrcClass *basesrc = GST_BASE_SRC_CLASS(klass);
 	GstPushSrcClass *pushsrc = GST_PUSH_SRC_CLASS(klass);
 
-	GST_DEBUG_CATEGORY_INIT(dmapipesrc_debug, "dmapipesrc", 0, "dmapipe V4L2 dma-buf source");
+	GST_DEBUG_CATEGORY_INIT(dmapipesrc_debug, "dmapipesrc", 0, "dmapipe V4L2/libcamera dma-buf source");
 
 	gobject->set_property = gst_dmapipe_src_set_property;
 	gobject->get_property = gst_dmapipe_src_get_property;
@@ -684,7 +691,10 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 		gobject, PROP_DEVICE,
 		g_param_spec_string("device", "Device",
 				    "V4L2 capture device: a path (/dev/video0), a driver or card name "
-				    "(vivid), or empty for the first capture device",
+				    "(vivid), or empty for the first capture device; or a libcamera "
+				    "camera: libcamera:ID (the id `cam -l` prints in parentheses), "
+				    "libcamera:N (0-based index; `cam -l` counts from 1) or "
+				    "libcamera:TEXT (the one camera whose id contains TEXT)",
 				    "", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
 						    GST_PARAM_MUTABLE_READY)));
 	g_object_class_install_property(
@@ -706,9 +716,9 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 		element, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
 	gst_caps_unref(caps);
 	gst_element_class_set_static_metadata(
-		element, "dmapipe V4L2 dma-buf source", "Source/Video",
-		"Captures from a V4L2 device into dma-bufs (capbuf heap, KMS dumb buffers or the "
-		"device's own) and pushes them without copying",
+		element, "dmapipe V4L2/libcamera dma-buf source", "Source/Video",
+		"Captures from a V4L2 device or a libcamera camera into dma-bufs (capbuf heap, KMS "
+		"dumb buffers or the device's own) and pushes them without copying",
 		"dmapipe");
 
 	basesrc->start = gst_dmapipe_src_start;

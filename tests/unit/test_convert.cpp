@@ -153,6 +153,8 @@ const char *fourccName(uint32_t f)
 	case DRM_FORMAT_YUYV: return "YUYV";
 	case DRM_FORMAT_UYVY: return "UYVY";
 	case DRM_FORMAT_NV12: return "NV12";
+	case DRM_FORMAT_RGB888: return "RGB888";
+	case DRM_FORMAT_BGR888: return "BGR888";
 	default: return "?";
 	}
 }
@@ -376,6 +378,83 @@ TEST(Convert, RejectsBadArguments)
 	convertToXrgb8888(DRM_FORMAT_NV12, p, 1, dst, 16, 4, 2, YuvEncoding::BT601,
 			  YuvRange::Limited, 0, 2);
 	EXPECT_TRUE(std::all_of(std::begin(dst), std::end(dst), [](uint8_t b) { return b == 0x11; }));
+}
+
+/*
+ * Packed RGB24: DRM RGB888 is bytes B,G,R in memory (V4L2 BGR24), BGR888 is
+ * R,G,B (V4L2 RGB24); XRGB8888 out is B,G,R,0xff. Distinct channel values so
+ * a swapped channel shows; encoding and range must not matter.
+ */
+TEST(Convert, Rgb24KnownBytes)
+{
+	EXPECT_TRUE(convertSupported(DRM_FORMAT_RGB888));
+	EXPECT_TRUE(convertSupported(DRM_FORMAT_BGR888));
+	const uint8_t R = 0x11, G = 0x80, B = 0xf3;
+	const uint8_t rgb888[6] = { B, G, R, 0x01, 0x02, 0x03 };
+	const uint8_t bgr888[6] = { R, G, B, 0x01, 0x02, 0x03 };
+	for (const Combo &c : kCombos) {
+		uint8_t out[8];
+		ConstPlane p{ rgb888, 6 };
+		convertToXrgb8888(DRM_FORMAT_RGB888, &p, 1, out, 8, 2, 1, c.enc, c.range, 0, 1);
+		const uint8_t want[8] = { B, G, R, 0xff, 0x01, 0x02, 0x03, 0xff };
+		EXPECT_EQ(0, std::memcmp(out, want, 8)) << "RGB888 " << c.name;
+		p = { bgr888, 6 };
+		convertToXrgb8888(DRM_FORMAT_BGR888, &p, 1, out, 8, 2, 1, c.enc, c.range, 0, 1);
+		const uint8_t want2[8] = { B, G, R, 0xff, 0x03, 0x02, 0x01, 0xff };
+		EXPECT_EQ(0, std::memcmp(out, want2, 8)) << "BGR888 " << c.name;
+	}
+}
+
+/*
+ * Odd widths around the vector width, padded source and destination strides,
+ * a split into two row ranges: every pixel is its source bytes reordered, X
+ * is 0xff, padding and memory past the last row stay untouched. With spad 0
+ * the source ends at the last pixel, so an over-read shows under ASan.
+ */
+TEST(Convert, Rgb24StridesOddWidths)
+{
+	const uint8_t canary = 0xab;
+	std::mt19937 rng(42);
+	for (uint32_t fourcc : { DRM_FORMAT_RGB888, DRM_FORMAT_BGR888 })
+		for (uint32_t width : { 1u, 2u, 3u, 5u, 7u, 15u, 16u, 17u, 31u, 33u, 63u, 64u, 65u, 101u })
+			for (uint32_t height : { 1u, 3u, 6u })
+				for (uint32_t spad : { 0u, 1u, 5u })
+					for (uint32_t dpad : { 0u, 4u, 7u }) {
+						const uint32_t srcStride = width * 3 + spad;
+						const uint32_t dstStride = width * 4 + dpad;
+						std::vector<uint8_t> src(size_t(srcStride) * height);
+						for (auto &b : src)
+							b = uint8_t(rng());
+						ConstPlane p{ src.data(), srcStride };
+						std::vector<uint8_t> dst(size_t(dstStride) * height + 64, canary);
+						/* Two ranges, split on an odd row where there is one. */
+						const uint32_t mid = height / 2 + (height > 2 ? 1 : 0);
+						convertToXrgb8888(fourcc, &p, 1, dst.data(), dstStride, width, height,
+								  YuvEncoding::BT709, YuvRange::Full, 0, mid);
+						convertToXrgb8888(fourcc, &p, 1, dst.data(), dstStride, width, height,
+								  YuvEncoding::BT601, YuvRange::Limited, mid, height);
+						SCOPED_TRACE(std::string(fourccName(fourcc)) + " " + std::to_string(width) +
+							     "x" + std::to_string(height) + " spad " + std::to_string(spad) +
+							     " dpad " + std::to_string(dpad));
+						const bool bgrBytes = fourcc == DRM_FORMAT_RGB888;
+						for (uint32_t row = 0; row < height; row++) {
+							const uint8_t *s = &src[size_t(row) * srcStride];
+							const uint8_t *d = &dst[size_t(row) * dstStride];
+							for (uint32_t x = 0; x < width; x++) {
+								const uint8_t *px = s + 3 * x;
+								const uint8_t r = bgrBytes ? px[2] : px[0];
+								const uint8_t b = bgrBytes ? px[0] : px[2];
+								ASSERT_EQ(d[4 * x + 0], b) << x << "," << row;
+								ASSERT_EQ(d[4 * x + 1], px[1]) << x << "," << row;
+								ASSERT_EQ(d[4 * x + 2], r) << x << "," << row;
+								ASSERT_EQ(d[4 * x + 3], 0xff) << x << "," << row;
+							}
+							for (uint32_t b = width * 4; b < dstStride; b++)
+								ASSERT_EQ(d[b], canary) << "padding written, row " << row;
+						}
+						for (size_t b = size_t(dstStride) * height; b < dst.size(); b++)
+							ASSERT_EQ(dst[b], canary) << "wrote past the last row";
+					}
 }
 
 /* Known values: limited-range black/white/grey and the 75% colour bars. */

@@ -37,7 +37,9 @@ enum class YuvRange { Limited, Full };
 /*
  * Source layouts supported: DRM_FORMAT_YUYV, DRM_FORMAT_UYVY (one plane,
  * 2 bytes/px), DRM_FORMAT_NV12 (plane 0 Y, plane 1 interleaved CbCr at half
- * height/width).
+ * height/width), and packed R'G'B' DRM_FORMAT_RGB888 (bytes B,G,R = V4L2
+ * BGR24) and DRM_FORMAT_BGR888 (bytes R,G,B = V4L2 RGB24), which are only
+ * reordered (encoding and range do not apply).
  * Output: DRM_FORMAT_XRGB8888 (little-endian B,G,R,X bytes in memory,
  * X = 0xff).
  */
@@ -60,7 +62,7 @@ bool convertSupported(uint32_t srcFourcc);
  * in the source, i.e. source rows hold (width + 1) / 2 macropixels / CbCr
  * pairs.
  *
- * numPlanes: 1 for YUYV/UYVY, 2 for NV12. Unsupported formats or a short
+ * numPlanes: 1 for YUYV/UYVY/RGB888/BGR888, 2 for NV12. Unsupported formats or a short
  * plane array are programming errors and convert nothing.
  */
 void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes,

@@ -65,6 +65,14 @@ public:
 
 	/* V4L2 fourccs; the camera's default format first, then the rest it offers. */
 	std::vector<uint32_t> formats() const override;
+	/*
+	 * The sizes libcamera takes unchanged in this format among the camera's
+	 * own list (for a range: common sizes within it, its ends) and its
+	 * default size.
+	 */
+	std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const override;
+	/* The last setFormat's result, or the camera's default configuration. */
+	CaptureFormat currentFormat() const override { return format_; }
 	/* From the FrameDurationLimits control when the camera has one; empty otherwise. */
 	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const override;
 	/*
@@ -80,6 +88,7 @@ public:
 	bool supportsDmabufImport() const override { return true; }
 	void importBuffers(const std::vector<const DmaBuffer *> &buffers) override;
 	std::vector<std::unique_ptr<DmaBuffer>> exportBuffers(unsigned count) override;
+	void releaseBuffers() override;
 
 	void queue(unsigned index) override;
 	bool dequeue(FrameInfo &info, bool *error = nullptr) override;
@@ -97,7 +106,6 @@ public:
 private:
 	void onRequestCompleted(libcamera::Request *request);
 	void onDisconnected();
-	void releaseBuffers();
 	void makeRequests();
 	void submitPending();
 

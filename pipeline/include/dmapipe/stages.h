@@ -16,7 +16,8 @@ namespace dmapipe {
 
 /*
  * YUYV, UYVY or NV12 -> XRGB8888 (Read on the camera's buffer, Write on the
- * display's), BT.601/709 and range from the camera's colorimetry. Rows are
+ * display's), BT.601/709 and range from the camera's colorimetry; RGB888 and
+ * BGR888 -> XRGB8888 by byte reordering. Rows are
  * split over worker threads when threads > 1.
  */
 class ConvertStage : public Stage

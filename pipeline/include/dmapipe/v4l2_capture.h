@@ -24,10 +24,6 @@ struct CaptureFormat {
 	uint32_t colorspace = 0, ycbcrEnc = 0, quantization = 0;
 };
 
-struct FrameSize {
-	uint32_t width, height;
-};
-
 /*
  * A V4L2 video capture device, single- or multi-planar API, streaming into
  * dma-bufs: imported (V4L2_MEMORY_DMABUF) or its own (MMAP + VIDIOC_EXPBUF).
@@ -50,14 +46,15 @@ public:
 	/* V4L2 fourccs in the driver's order. */
 	std::vector<uint32_t> formats() const override;
 	/* Discrete sizes, or for stepwise/continuous ranges the min and the max. */
-	std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const;
+	std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const override;
 	/* Frame rates in frames per second. */
 	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const override;
 
 	/* S_FMT; strides are requests the driver may raise. Size 0 keeps the current. */
 	CaptureFormat setFormat(uint32_t v4l2Fourcc, uint32_t width, uint32_t height,
 				const std::vector<uint32_t> &strides = {}) override;
-	CaptureFormat currentFormat() const;
+	/* G_FMT */
+	CaptureFormat currentFormat() const override;
 
 	/* Whether the driver takes V4L2_MEMORY_DMABUF (REQBUFS capabilities). */
 	bool supportsDmabufImport() const override;
@@ -68,7 +65,7 @@ public:
 	/* V4L2_MEMORY_MMAP + VIDIOC_EXPBUF: the capture device is the exporter. */
 	std::vector<std::unique_ptr<DmaBuffer>> exportBuffers(unsigned count) override;
 	/* Drops all buffers (REQBUFS 0); streaming must be off. */
-	void releaseBuffers();
+	void releaseBuffers() override;
 
 	void queue(unsigned index) override;
 	/* False when no frame is ready (non-blocking fd). Error-flagged frames are returned with error = true. */

@@ -7,11 +7,12 @@ prog=$1
 case ${2:-src-sink} in
 src-sink) line="dmapipesrc ! video/x-raw(memory:DMABuf),format=BGRx,width=640,height=480 ! dmapipesink name=sink driver-name=cirrus" ;;
 src-kmssink) line="dmapipesrc ! video/x-raw,format=BGRx,width=640,height=480 ! kmssink name=sink driver-name=cirrus force-modesetting=true" ;;
+convert) line="dmapipesrc ! video/x-raw(memory:DMABuf),format=YUY2,width=640,height=480 ! dmapipeconvert ! dmapipeoverlay ! dmapipesink name=sink driver-name=cirrus" ;;
 import) line="v4l2src device=$(vivid_dev) io-mode=dmabuf-import ! video/x-raw,format=BGRx,width=640,height=480 ! dmapipesink name=sink driver-name=cirrus" ;;
 *) echo "FAIL: unknown pipeline $2"; exit 1 ;;
 esac
 export GST_TRACERS=leaks
-export GST_DEBUG=GST_TRACER:7,dmapipesrc:4,dmapipesink:4
+export GST_DEBUG=GST_TRACER:7,dmapipesrc:4,dmapipesink:4,dmapipeconvert:4,dmapipeoverlay:4
 run "$prog" 5 20 "$line"
 must "PASS: 5 NULL" "the cycles did not complete"
 alive='object-alive, type-name=\(string\)[A-Za-z_]'

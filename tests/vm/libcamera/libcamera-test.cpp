@@ -10,8 +10,9 @@
  *       and G are high), size adjustment, imported and exported buffers,
  *       start/stop cycles, bad names.
  *
- *   libcamera-test pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]
- *       The Pipeline with camera "libcamera:0": displayed == FRAMES, every
+ *   libcamera-test pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback] [convert]
+ *       The Pipeline with camera "libcamera:0" (with "convert": through
+ *       ConvertStage into the display's pool): displayed == FRAMES, every
  *       displayed buffer is one of the pool's dma-bufs (inode), the screen
  *       (QMP screendump on cirrus) or the writeback output (vkms) is the
  *       displayed frame pixel for pixel, fds/capbuf buffers/DRM framebuffers
@@ -360,39 +361,6 @@ static int sourceMode()
 
 /* ---- pipeline mode ---- */
 
-/*
- * RGB888/BGR888 -> XRGB8888 on the CPU, for displays that take no 24-bit
- * format (vkms). ConvertStage takes only YUV; this one lives here. The
- * Pipeline recognises a converting stage by asking produces() about YUYV,
- * NV12 and UYVY, so produces() answers for any input and accepts() gates.
- */
-class Rgb24ToXrgb : public Stage
-{
-public:
-	std::string name() const override { return "rgb24-to-xrgb"; }
-	Access access() const override { return Access::Read; }
-	bool accepts(const PixelFormat &f) const override
-	{
-		return f.drm == DRM_FORMAT_RGB888 || f.drm == DRM_FORMAT_BGR888;
-	}
-	uint32_t produces(const PixelFormat &) const override { return DRM_FORMAT_XRGB8888; }
-	void convert(const FrameView &in, FrameView &out) override
-	{
-		RgbLayout il = rgbLayout(in.buffer.format().drm);
-		uint32_t is = in.buffer.planes()[0].stride, os = out.buffer.planes()[0].stride;
-		for (uint32_t y = 0; y < in.buffer.height(); y++) {
-			const uint8_t *src = in.planes[0] + size_t(y) * is;
-			uint8_t *dst = out.planes[0] + size_t(y) * os;
-			for (uint32_t x = 0; x < in.buffer.width(); x++, src += 3, dst += 4) {
-				dst[0] = src[il.b];
-				dst[1] = src[il.g];
-				dst[2] = src[il.r];
-				dst[3] = 0xff;
-			}
-		}
-	}
-};
-
 /* vimc's second colour bar is yellow: checks the byte order end to end. */
 static void checkBars(const DmaBuffer &buf)
 {
@@ -438,8 +406,9 @@ static int pipelineMode(int argc, char **argv)
 		writeback |= strcmp(argv[i], "writeback") == 0;
 		convert |= strcmp(argv[i], "convert") == 0;
 	}
+	/* vkms takes no 24-bit format: the built-in ConvertStage reorders RGB888/BGR888 into XRGB8888. */
 	if (convert)
-		cfg.stages.push_back(std::make_shared<Rgb24ToXrgb>());
+		cfg.stages.push_back(makeStage("convert"));
 
 	/*
 	 * libcamera keeps an eventfd per thread that used it, for the life of
@@ -476,6 +445,9 @@ static int pipelineMode(int argc, char **argv)
 		CHECK(ids.size() == p.displayBuffers().size(), "buffers share an inode");
 		CHECK(p.display().framebufferCount() == p.displayBuffers().size(), "one framebuffer per buffer");
 		CHECK(convert || p.displayBuffers().size() == p.buffers().size(), "a display pool without conversion");
+		if (convert)
+			CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888 && p.displayBuffers() != p.buffers(),
+			      "convert was not used as the converter (display format %s)", p.displayFormat().name);
 		if (cfg.alloc == AllocStrategy::V4l2)
 			CHECK(exporter.find("vmalloc") != std::string::npos, "libcamera export by %s", exporter.c_str());
 		if (cfg.alloc == AllocStrategy::Capbuf)
