@@ -495,7 +495,11 @@ uint32_t KmsDisplay::framebuffer(const DmaBuffer &buf)
 		throwErrno(std::string("drmModeAddFB2(") + buf.format().name + " " +
 				   std::to_string(buf.width()) + "x" + std::to_string(buf.height()) +
 				   " stride " + std::to_string(planes[0].stride) + ")",
-			   path_ + " (" + driver_ + ")");
+			   path_ + " (" + driver_ + ")",
+			   err == EINVAL || err == ENOSPC || err == ERANGE
+				   ? "the display cannot scan out this size, format or layout of "
+				     "buffer: try a smaller --size or another --format"
+				   : std::string());
 	}
 	fbs_[buf.id()] = fb;
 	return fb;
@@ -745,7 +749,9 @@ void KmsDisplay::commit(const DmaBuffer &buf)
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	if (atomicCommit(buf, layout_, flags) < 0)
 		throwErrno("atomic commit", path_ + " (" + driver_ + ")",
-			   errno == EACCES ? "lost DRM master" : "");
+			   errno == EACCES   ? "lost DRM master"
+			   : errno == ENODEV ? "the display device was removed"
+					     : "");
 	modeSet_ = true;
 	pending_ = true;
 }

@@ -488,6 +488,7 @@ void Pipeline::run()
 	capture_->start();
 	uint64_t nextStats = statsIntervalNs ? monotonicNs() + statsIntervalNs : 0;
 
+	unsigned int pollErrors = 0;
 	try {
 		while (!framesWanted_ || stats_.displayedFrames() < framesWanted_) {
 			/* vb2 flags POLLERR while nothing is queued: leave the fd out then. */
@@ -517,9 +518,19 @@ void Pipeline::run()
 			}
 			if (fds[2].revents)
 				break;
-			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) && !(fds[0].revents & POLLIN))
+			/*
+			 * vb2 also answers POLLERR when a signal interrupts its wait
+			 * for the queue lock (SIGINT arriving mid-poll): ask the
+			 * device, and give up only when the error persists.
+			 */
+			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) && !(fds[0].revents & POLLIN)) {
+				capture_->checkAlive();
+				if (++pollErrors < 10)
+					continue;
 				throw Error(capture_->path() + " (" + capture_->driver() +
 					    "): the device reported an error while streaming (disconnected?)");
+			}
+			pollErrors = 0;
 			if (!capturing && !display_->flipPending())
 				throw Error("every buffer is held and no flip is pending: scheduler stuck");
 			if (fds[0].revents & POLLIN)
