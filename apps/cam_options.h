@@ -11,9 +11,9 @@
  * tests and the fuzzer (tests/fuzz/fuzz_cli.cpp) can drive it.
  */
 struct CamOptions {
-    dmapipe::PipelineConfig cfg;
-    std::string check; /* "" = leave capbuf's checker alone */
-    double statsInterval = 1.0;
+	dmapipe::PipelineConfig cfg;
+	std::string check; /* "" = leave capbuf's checker alone */
+	double statsInterval = 1.0;
 };
 
 enum class CamAction { Run, List, Help, Version, BadUsage };

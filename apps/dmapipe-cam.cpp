@@ -74,17 +74,20 @@ static int list()
 	if (cams.empty())
 		printf("  (none under /dev/video*)\n");
 	for (const auto &c : cams) {
-		printf("  %s  driver %s, card \"%s\"\n", c.path.c_str(), c.driver.c_str(), c.card.c_str());
+		printf("  %s  driver %s, card \"%s\"\n", c.path.c_str(), c.driver.c_str(),
+		       c.card.c_str());
 		try {
 			V4l2Capture cap(c.path);
 			CaptureFormat cur = cap.currentFormat();
-			printf("    current %s %ux%u, %s, DMABUF import %s\n", fourccToString(cur.v4l2Fourcc).c_str(),
-			       cur.width, cur.height, cap.multiplanar() ? "multi-planar" : "single-planar",
+			printf("    current %s %ux%u, %s, DMABUF import %s\n",
+			       fourccToString(cur.v4l2Fourcc).c_str(), cur.width, cur.height,
+			       cap.multiplanar() ? "multi-planar" : "single-planar",
 			       cap.supportsDmabufImport() ? "yes" : "no");
 			printf("    formats:");
 			for (uint32_t f : cap.formats()) {
 				auto pf = formatFromV4l2(f);
-				printf(" %s%s%s%s", fourccToString(f).c_str(), pf ? "(" : "", pf ? pf->name : "", pf ? ")" : "");
+				printf(" %s%s%s%s", fourccToString(f).c_str(), pf ? "(" : "",
+				       pf ? pf->name : "", pf ? ")" : "");
 			}
 			printf("\n");
 		} catch (const Error &e) {
@@ -105,7 +108,8 @@ static int list()
 	auto heaps = listHeaps();
 	for (const auto &h : heaps)
 		printf(" %s", h.c_str());
-	printf("%s\nudmabuf: %s\n", heaps.empty() ? " (none: load capbuf for /dev/dma_heap/capbuf)" : "",
+	printf("%s\nudmabuf: %s\n",
+	       heaps.empty() ? " (none: load capbuf for /dev/dma_heap/capbuf)" : "",
 	       haveUdmabuf() ? "yes" : "no");
 
 	printf("Pairings (auto):\n");
@@ -120,9 +124,9 @@ static int list()
 				for (const auto &h : heaps)
 					capbuf |= h == "capbuf";
 				const char *alloc = imports ? (capbuf ? "capbuf" : "dumb") : "v4l2";
-				printf("  %s -> %s %s: %s, alloc %s\n", c.path.c_str(), d.path.c_str(),
-				       disp.connectorName().c_str(), f ? f->name : "no common format (needs conversion)",
-				       alloc);
+				printf("  %s -> %s %s: %s, alloc %s\n", c.path.c_str(),
+				       d.path.c_str(), disp.connectorName().c_str(),
+				       f ? f->name : "no common format (needs conversion)", alloc);
 			} catch (const Error &e) {
 				printf("  %s -> %s: %s\n", c.path.c_str(), d.path.c_str(), e.what());
 			}
@@ -180,16 +184,20 @@ int main(int argc, char **argv)
 			KmsDisplay disp(cfg.display);
 			if (!commonFormat(cam->formats(), disp.formats())) {
 				cfg.stages = makeStages("convert");
-				fprintf(stderr, "note: the display takes none of the camera's formats; converting\n");
+				fprintf(stderr,
+					"note: the display takes none of the camera's formats; converting\n");
 			}
 		}
 		Pipeline p(cfg);
 		const CaptureFormat &f = p.captureFormat();
-		fprintf(stderr, "camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
-			p.capture().path().c_str(), p.capture().driver().c_str(), f.format.name, f.width, f.height,
-			p.display().path().c_str(), p.display().driver().c_str(), p.display().connectorName().c_str(),
-			p.layout().describe(f.width, f.height).c_str(), allocStrategyName(p.allocStrategy()),
-			p.buffers().size(), p.allocReason().c_str(), p.pathDescription().c_str());
+		fprintf(stderr,
+			"camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
+			p.capture().path().c_str(), p.capture().driver().c_str(), f.format.name,
+			f.width, f.height, p.display().path().c_str(), p.display().driver().c_str(),
+			p.display().connectorName().c_str(),
+			p.layout().describe(f.width, f.height).c_str(),
+			allocStrategyName(p.allocStrategy()), p.buffers().size(),
+			p.allocReason().c_str(), p.pathDescription().c_str());
 
 		bool tty = isatty(STDOUT_FILENO);
 		std::string path = p.pathDescription();
@@ -197,7 +205,8 @@ int main(int argc, char **argv)
 			p.statsIntervalNs = uint64_t(statsInterval * 1e9);
 			p.onStats = [&](const Stats &s) {
 				char line[256];
-				snprintf(line, sizeof(line), "%.1f fps, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
+				snprintf(line, sizeof(line),
+					 "%.1f fps, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
 					 s.fps(monotonicNs()), (unsigned long long)s.drops(),
 					 s.latencyMs(50), s.latencyMs(99), path.c_str());
 				if (tty)
@@ -232,7 +241,8 @@ int main(int argc, char **argv)
 				violations = line.substr(17);
 		}
 		if (!mode.empty())
-			printf("capbuf checker: %s, violations: %s\n", mode.c_str(), violations.c_str());
+			printf("capbuf checker: %s, violations: %s\n", mode.c_str(),
+			       violations.c_str());
 	} catch (const std::exception &e) {
 		running = nullptr;
 		fprintf(stderr, "dmapipe-cam: %s\n", e.what());

@@ -25,8 +25,8 @@ static size_t pageAlign(size_t v)
 	return (v + page - 1) / page * page;
 }
 
-BufferLayout BufferLayout::contiguous(const PixelFormat &format, uint32_t width,
-				      uint32_t height, uint32_t strideAlign)
+BufferLayout BufferLayout::contiguous(const PixelFormat &format, uint32_t width, uint32_t height,
+				      uint32_t strideAlign)
 {
 	std::vector<uint32_t> strides;
 	for (unsigned p = 0; p < format.planes; p++)
@@ -34,9 +34,8 @@ BufferLayout BufferLayout::contiguous(const PixelFormat &format, uint32_t width,
 	return fromStrides(format, width, height, strides);
 }
 
-BufferLayout BufferLayout::fromStrides(const PixelFormat &format, uint32_t width,
-				       uint32_t height, const std::vector<uint32_t> &strides,
-				       size_t minSize)
+BufferLayout BufferLayout::fromStrides(const PixelFormat &format, uint32_t width, uint32_t height,
+				       const std::vector<uint32_t> &strides, size_t minSize)
 {
 	if (strides.size() != format.planes)
 		throw Error("layout: " + std::to_string(format.planes) + " planes of " +
@@ -117,7 +116,8 @@ public:
 			data.len = pageAlign(size);
 			data.fd_flags = O_RDWR | O_CLOEXEC;
 			if (ioctl(heap_.get(), DMA_HEAP_IOCTL_ALLOC, &data) < 0)
-				throwErrno("DMA_HEAP_IOCTL_ALLOC(" + std::to_string(data.len) + " bytes)",
+				throwErrno("DMA_HEAP_IOCTL_ALLOC(" + std::to_string(data.len) +
+						   " bytes)",
 					   path_);
 			fds.emplace_back(int(data.fd));
 		}
@@ -146,7 +146,8 @@ public:
 		std::vector<UniqueFd> fds;
 		for (size_t size : layout.sizes) {
 			size = pageAlign(size);
-			UniqueFd memfd(memfd_create("dmapipe-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+			UniqueFd memfd(
+				memfd_create("dmapipe-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING));
 			if (!memfd)
 				throwErrno("memfd_create", "udmabuf");
 			if (ftruncate(memfd.get(), off_t(size)) < 0)

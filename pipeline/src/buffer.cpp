@@ -34,8 +34,8 @@ bool isDmabuf(int fd)
 	return !dmabufExporter(fd).empty();
 }
 
-DmaBuffer::DmaBuffer(PixelFormat format, uint32_t width, uint32_t height,
-		     std::vector<Plane> planes, std::string exporter, uint64_t modifier)
+DmaBuffer::DmaBuffer(PixelFormat format, uint32_t width, uint32_t height, std::vector<Plane> planes,
+		     std::string exporter, uint64_t modifier)
 	: format_(format), width_(width), height_(height), modifier_(modifier),
 	  planes_(std::move(planes)), exporter_(std::move(exporter))
 {

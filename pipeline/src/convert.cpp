@@ -68,9 +68,9 @@ constexpr Split split(int64_t k)
 }
 
 struct Coeffs {
-	Split y;                /* Y' scale */
-	Split rv, gu, gv, bu;   /* R += rv*Cr, G += gu*Cb + gv*Cr (negative), B += bu*Cb */
-	Split ro, go, bo;       /* constant terms */
+	Split y; /* Y' scale */
+	Split rv, gu, gv, bu; /* R += rv*Cr, G += gu*Cb + gv*Cr (negative), B += bu*Cb */
+	Split ro, go, bo; /* constant terms */
 };
 
 constexpr int kFracBits = 32;
@@ -102,8 +102,8 @@ constexpr Coeffs makeCoeffs(YuvEncoding enc, YuvRange range)
 	const int64_t gok = roundToInt((-ys * yo - gu * 128.0 - gv * 128.0) * one) + half + kBias;
 	const int64_t bok = roundToInt((-ys * yo - bu * 128.0) * one) + half + kBias;
 
-	return { split(yk), split(rvk), split(guk), split(gvk), split(buk),
-		 split(rok), split(gok), split(bok) };
+	return { split(yk),  split(rvk), split(guk), split(gvk),
+		 split(buk), split(rok), split(gok), split(bok) };
 }
 
 /* Everything below the entry points is inlined into each target clone. */
@@ -128,9 +128,12 @@ template<YuvEncoding E, YuvRange R>
 DMAPIPE_INLINE Chroma chroma(int32_t u, int32_t v)
 {
 	constexpr Coeffs k = Params<E, R>::c;
-	return { k.rv.l * v + k.ro.l, k.rv.h * v + k.ro.h,
-		 k.gu.l * u + k.gv.l * v + k.go.l, k.gu.h * u + k.gv.h * v + k.go.h,
-		 k.bu.l * u + k.bo.l, k.bu.h * u + k.bo.h };
+	return { k.rv.l * v + k.ro.l,
+		 k.rv.h * v + k.ro.h,
+		 k.gu.l * u + k.gv.l * v + k.go.l,
+		 k.gu.h * u + k.gv.h * v + k.go.h,
+		 k.bu.l * u + k.bo.l,
+		 k.bu.h * u + k.bo.h };
 }
 
 /*
@@ -149,7 +152,7 @@ DMAPIPE_INLINE uint32_t pixel(int32_t y, const Chroma &c)
 	const int32_t g = (yh + c.gh + ((yl + c.gl) >> 16)) >> 16;
 	const int32_t b = (yh + c.bh + ((yl + c.bl) >> 16)) >> 16;
 	return 0xff000000u | uint32_t(clamp255(r)) << 16 | uint32_t(clamp255(g)) << 8 |
-	       uint32_t(clamp255(b));
+		uint32_t(clamp255(b));
 }
 
 /* Packed 4:2:2; Y0, U, Y1, V are byte offsets within the 4-byte macropixel. */
@@ -170,8 +173,8 @@ DMAPIPE_INLINE void rowPacked(const uint8_t *__restrict s, Px *__restrict d, uin
 
 /* NV12: y row and its (shared) CbCr row. */
 template<YuvEncoding E, YuvRange R>
-DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c, Px *__restrict d,
-	     uint32_t width)
+DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c,
+			    Px *__restrict d, uint32_t width)
 {
 	const size_t pairs = width / 2;
 	for (size_t i = 0; i < pairs; i++) {
@@ -180,7 +183,8 @@ DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restri
 		d[2 * i + 1] = pixel<E, R>(y[2 * i + 1], ch);
 	}
 	if (width & 1)
-		d[2 * pairs] = pixel<E, R>(y[2 * pairs], chroma<E, R>(c[2 * pairs], c[2 * pairs + 1]));
+		d[2 * pairs] =
+			pixel<E, R>(y[2 * pairs], chroma<E, R>(c[2 * pairs], c[2 * pairs + 1]));
 }
 
 /*
@@ -192,21 +196,24 @@ DMAPIPE_INLINE void rowRgb24(const uint8_t *__restrict s, Px *__restrict d, uint
 {
 	for (size_t i = 0; i < width; i++)
 		d[i] = 0xff000000u | uint32_t(s[3 * i + R]) << 16 | uint32_t(s[3 * i + G]) << 8 |
-		       uint32_t(s[3 * i + B]);
+			uint32_t(s[3 * i + B]);
 }
 
 template<YuvEncoding E, YuvRange R>
-DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst, uint32_t dstStride,
-		 uint32_t width, uint32_t rowBegin, uint32_t rowEnd)
+DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,
+				uint32_t dstStride, uint32_t width, uint32_t rowBegin,
+				uint32_t rowEnd)
 {
 	for (uint32_t row = rowBegin; row < rowEnd; row++) {
 		Px *d = reinterpret_cast<Px *>(dst + size_t(row) * dstStride);
 		switch (fourcc) {
 		case DRM_FORMAT_YUYV:
-			rowPacked<E, R, 0, 1, 2, 3>(src[0].data + size_t(row) * src[0].stride, d, width);
+			rowPacked<E, R, 0, 1, 2, 3>(src[0].data + size_t(row) * src[0].stride, d,
+						    width);
 			break;
 		case DRM_FORMAT_UYVY:
-			rowPacked<E, R, 1, 0, 3, 2>(src[0].data + size_t(row) * src[0].stride, d, width);
+			rowPacked<E, R, 1, 0, 3, 2>(src[0].data + size_t(row) * src[0].stride, d,
+						    width);
 			break;
 		case DRM_FORMAT_NV12:
 			rowNv12<E, R>(src[0].data + size_t(row) * src[0].stride,
@@ -227,15 +234,16 @@ DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t 
 #ifdef DMAPIPE_CONVERT_CLONES
 /* Overridden on the command line, e.g. -DDMAPIPE_CONVERT_CLONES= to test one ISA level. */
 #elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
-#define DMAPIPE_CONVERT_CLONES __attribute__((target_clones("default", "arch=x86-64-v2", "arch=x86-64-v3")))
+#define DMAPIPE_CONVERT_CLONES                                                                     \
+	__attribute__((target_clones("default", "arch=x86-64-v2", "arch=x86-64-v3")))
 #else
 #define DMAPIPE_CONVERT_CLONES
 #endif
 
 #define DMAPIPE_CONVERT_ENTRY(name, E, R)                                                          \
-	DMAPIPE_CONVERT_CLONES void name(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,    \
-					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,      \
-					 uint32_t rowEnd)                                            \
+	DMAPIPE_CONVERT_CLONES void name(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,     \
+					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,    \
+					 uint32_t rowEnd)                                          \
 	{                                                                                          \
 		convertRows<E, R>(fourcc, src, dst, dstStride, width, rowBegin, rowEnd);           \
 	}
@@ -282,9 +290,9 @@ bool convertSupported(uint32_t srcFourcc)
 	return planesFor(srcFourcc) != 0;
 }
 
-void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes,
-		       uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height,
-		       YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
+void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint8_t *dst,
+		       uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
+		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
 {
 	const unsigned planes = planesFor(srcFourcc);
 	if (!planes || numPlanes < planes || !src || !dst)
@@ -332,12 +340,12 @@ void yuvParamsFromV4l2(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantiza
 	switch (ycbcrEnc) {
 	case V4L2_YCBCR_ENC_709:
 	case V4L2_YCBCR_ENC_XV709:
-	case V4L2_YCBCR_ENC_BT2020:           /* nearest matrix we have */
+	case V4L2_YCBCR_ENC_BT2020: /* nearest matrix we have */
 	case V4L2_YCBCR_ENC_BT2020_CONST_LUM:
 	case V4L2_YCBCR_ENC_SMPTE240M:
 		e = YuvEncoding::BT709;
 		break;
-	default:                              /* 601, XV601, SYCC */
+	default: /* 601, XV601, SYCC */
 		e = YuvEncoding::BT601;
 		break;
 	}

@@ -53,7 +53,8 @@ DmaBufMapping::DmaBufMapping(int fd, size_t size, Access access) : size_(size), 
 {
 	void *p = mmap(nullptr, size, protFor(access), MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		throwErrno(std::string("mmap(") + accessName(access) + ", " + std::to_string(size) + " bytes)",
+		throwErrno(std::string("mmap(") + accessName(access) + ", " + std::to_string(size) +
+				   " bytes)",
 			   "dma-buf fd " + std::to_string(fd));
 	data_ = static_cast<uint8_t *>(p);
 }
@@ -92,7 +93,8 @@ static void sync(int fd, uint64_t flags)
 		ret = ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
 	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
 	if (ret < 0)
-		throwErrno(std::string("DMA_BUF_IOCTL_SYNC(") + ((flags & DMA_BUF_SYNC_END) ? "END" : "START") + ")",
+		throwErrno(std::string("DMA_BUF_IOCTL_SYNC(") +
+				   ((flags & DMA_BUF_SYNC_END) ? "END" : "START") + ")",
 			   "dma-buf fd " + std::to_string(fd));
 }
 

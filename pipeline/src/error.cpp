@@ -9,8 +9,8 @@
 
 namespace dmapipe {
 
-static std::string describe(const std::string &call, const std::string &device,
-			    int err, const std::string &hint)
+static std::string describe(const std::string &call, const std::string &device, int err,
+			    const std::string &hint)
 {
 	std::string s = call;
 	if (!device.empty())
@@ -22,14 +22,15 @@ static std::string describe(const std::string &call, const std::string &device,
 	return s;
 }
 
-Error::Error(const std::string &call, const std::string &device, int err,
-	     const std::string &hint)
-	: std::runtime_error(describe(call, device, err, hint)), call_(call),
-	  device_(device), errno_(err)
+Error::Error(const std::string &call, const std::string &device, int err, const std::string &hint)
+	: std::runtime_error(describe(call, device, err, hint)), call_(call), device_(device),
+	  errno_(err)
 {
 }
 
-Error::Error(const std::string &message) : std::runtime_error(message) {}
+Error::Error(const std::string &message) : std::runtime_error(message)
+{
+}
 
 void throwErrno(const std::string &call, const std::string &device, const std::string &hint)
 {

@@ -35,9 +35,33 @@ const std::vector<PixelFormat> &pixelFormats()
 		{ DRM_FORMAT_NV61, V4L2_PIX_FMT_NV61, V4L2_PIX_FMT_NV61M, 2, { 1, 2 }, 2, 1, true, "NV61" },
 		{ DRM_FORMAT_NV24, V4L2_PIX_FMT_NV24, 0, 2, { 1, 2 }, 1, 1, true, "NV24" },
 		{ DRM_FORMAT_NV42, V4L2_PIX_FMT_NV42, 0, 2, { 1, 2 }, 1, 1, true, "NV42" },
-		{ DRM_FORMAT_YUV420, V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_YUV420M, 3, { 1, 1, 1 }, 2, 2, true, "YUV420" },
-		{ DRM_FORMAT_YVU420, V4L2_PIX_FMT_YVU420, V4L2_PIX_FMT_YVU420M, 3, { 1, 1, 1 }, 2, 2, true, "YVU420" },
-		{ DRM_FORMAT_YUV422, V4L2_PIX_FMT_YUV422P, V4L2_PIX_FMT_YUV422M, 3, { 1, 1, 1 }, 2, 1, true, "YUV422" },
+		{ DRM_FORMAT_YUV420,
+		  V4L2_PIX_FMT_YUV420,
+		  V4L2_PIX_FMT_YUV420M,
+		  3,
+		  { 1, 1, 1 },
+		  2,
+		  2,
+		  true,
+		  "YUV420" },
+		{ DRM_FORMAT_YVU420,
+		  V4L2_PIX_FMT_YVU420,
+		  V4L2_PIX_FMT_YVU420M,
+		  3,
+		  { 1, 1, 1 },
+		  2,
+		  2,
+		  true,
+		  "YVU420" },
+		{ DRM_FORMAT_YUV422,
+		  V4L2_PIX_FMT_YUV422P,
+		  V4L2_PIX_FMT_YUV422M,
+		  3,
+		  { 1, 1, 1 },
+		  2,
+		  1,
+		  true,
+		  "YUV422" },
 		{ DRM_FORMAT_R8, V4L2_PIX_FMT_GREY, 0, 1, { 1 }, 1, 1, false, "R8" },
 	};
 	return table;
@@ -82,7 +106,7 @@ std::optional<PixelFormat> formatFromV4l2(uint32_t v4l2Fourcc)
 static uint32_t fourccFromChars(const std::string &s)
 {
 	return uint32_t(uint8_t(s[0])) | uint32_t(uint8_t(s[1])) << 8 |
-	       uint32_t(uint8_t(s[2])) << 16 | uint32_t(uint8_t(s[3])) << 24;
+		uint32_t(uint8_t(s[2])) << 16 | uint32_t(uint8_t(s[3])) << 24;
 }
 
 std::optional<PixelFormat> formatFromString(const std::string &name)

@@ -8,7 +8,8 @@ FrameScheduler::Actions FrameScheduler::captured(unsigned index)
 {
 	Actions a;
 	if (index == onScreen_ || index == committed_ || index == waiting_)
-		throw Error("scheduler: buffer " + std::to_string(index) + " captured while the display holds it");
+		throw Error("scheduler: buffer " + std::to_string(index) +
+			    " captured while the display holds it");
 	if (!committed_) {
 		committed_ = index;
 		a.commit = index;

@@ -34,7 +34,7 @@ std::string DisplayLayout::describe(uint32_t frameW, uint32_t frameH) const
 bool DisplayLayout::operator==(const DisplayLayout &o) const
 {
 	return modeWidth == o.modeWidth && modeHeight == o.modeHeight &&
-	       customMode == o.customMode && x == o.x && y == o.y && w == o.w && h == o.h;
+		customMode == o.customMode && x == o.x && y == o.y && w == o.w && h == o.h;
 }
 
 std::vector<DisplayLayout> layoutCandidates(uint32_t fw, uint32_t fh,
@@ -58,10 +58,12 @@ std::vector<DisplayLayout> layoutCandidates(uint32_t fw, uint32_t fh,
 		add({ fw, fh, true, 0, 0, fw, fh });
 	if (modes.empty())
 		return out;
-	auto pref = std::find_if(modes.begin(), modes.end(), [](const ModeSize &m) { return m.preferred; });
+	auto pref = std::find_if(modes.begin(), modes.end(),
+				 [](const ModeSize &m) { return m.preferred; });
 	const ModeSize &m = pref != modes.end() ? *pref : modes.front();
 	if (fw <= m.width && fh <= m.height)
-		add({ m.width, m.height, false, int32_t((m.width - fw) / 2), int32_t((m.height - fh) / 2), fw, fh });
+		add({ m.width, m.height, false, int32_t((m.width - fw) / 2),
+		      int32_t((m.height - fh) / 2), fw, fh });
 	/* Fit keeping the aspect ratio, then fill. */
 	uint64_t sw = m.width, sh = uint64_t(fh) * m.width / fw;
 	if (sh > m.height) {
@@ -109,7 +111,8 @@ struct KmsDisplay::Saved {
 	uint64_t crtcX = 0, crtcY = 0, crtcW = 0, crtcH = 0;
 };
 
-static uint32_t propId(int fd, uint32_t obj, uint32_t type, const char *name, uint64_t *value = nullptr)
+static uint32_t propId(int fd, uint32_t obj, uint32_t type, const char *name,
+		       uint64_t *value = nullptr)
 {
 	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
 	uint32_t id = 0;
@@ -170,15 +173,16 @@ std::vector<DisplayDeviceInfo> listDisplayDevices()
 		UniqueFd fd(::open(node.c_str(), O_RDWR | O_CLOEXEC));
 		if (!fd)
 			continue;
-		DisplayDeviceInfo info{ node, driverName(fd.get()), {} };
+		DisplayDeviceInfo info { node, driverName(fd.get()), {} };
 		drmModeRes *res = drmModeGetResources(fd.get());
 		for (int i = 0; res && i < res->count_connectors; i++) {
 			drmModeConnector *c = drmModeGetConnector(fd.get(), res->connectors[i]);
 			if (!c)
 				continue;
-			info.connectors.push_back(connectorLabel(c->connector_type, c->connector_type_id) +
-						  (c->connection == DRM_MODE_CONNECTED ? " (connected)"
-										       : " (disconnected)"));
+			info.connectors.push_back(
+				connectorLabel(c->connector_type, c->connector_type_id) +
+				(c->connection == DRM_MODE_CONNECTED ? " (connected)"
+								     : " (disconnected)"));
 			drmModeFreeConnector(c);
 		}
 		drmModeFreeResources(res);
@@ -209,7 +213,8 @@ bool KmsDisplay::open(const std::string &path, bool needConnected)
 			fd_.reset();
 			return false;
 		}
-		throw Error(path_ + " (" + driver_ + ") has no connected connector with a usable CRTC and plane");
+		throw Error(path_ + " (" + driver_ +
+			    ") has no connected connector with a usable CRTC and plane");
 	}
 	return true;
 }
@@ -233,7 +238,7 @@ KmsDisplay::KmsDisplay(const std::string &pathOrDriver) : props_(std::make_uniqu
 			throw Error(pathOrDriver.empty()
 					    ? "no KMS device with a connected display under /dev/dri"
 					    : "no KMS device of driver \"" + pathOrDriver +
-						      "\" with a connected display (try --list)");
+						    "\" with a connected display (try --list)");
 	}
 	if (!drmIsMaster(fd_.get()) && drmSetMaster(fd_.get()) < 0)
 		throwErrno("drmSetMaster", path_ + " (" + driver_ + ")",
@@ -273,8 +278,8 @@ bool KmsDisplay::pickPipe()
 		if (!c)
 			continue;
 		/* Writeback connectors are not displays. */
-		if (c->connection != DRM_MODE_CONNECTED || c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK ||
-		    !c->count_modes) {
+		if (c->connection != DRM_MODE_CONNECTED ||
+		    c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK || !c->count_modes) {
 			drmModeFreeConnector(c);
 			continue;
 		}
@@ -304,8 +309,10 @@ bool KmsDisplay::pickPipe()
 					formats_.assign(pl->formats, pl->formats + pl->count_formats);
 					modes_.clear();
 					for (int m = 0; m < c->count_modes; m++)
-						modes_.push_back({ c->modes[m].hdisplay, c->modes[m].vdisplay,
-								   bool(c->modes[m].type & DRM_MODE_TYPE_PREFERRED) });
+						modes_.push_back({ c->modes[m].hdisplay,
+								   c->modes[m].vdisplay,
+								   bool(c->modes[m].type &
+									DRM_MODE_TYPE_PREFERRED) });
 					found = true;
 				}
 				drmModeFreePlane(pl);
@@ -323,10 +330,10 @@ bool KmsDisplay::pickPipe()
 	p.crtcModeId = propId(fd, crtc_, DRM_MODE_OBJECT_CRTC, "MODE_ID");
 	p.crtcActive = propId(fd, crtc_, DRM_MODE_OBJECT_CRTC, "ACTIVE");
 	p.crtcOutFence = propId(fd, crtc_, DRM_MODE_OBJECT_CRTC, "OUT_FENCE_PTR");
-	const char *names[] = { "FB_ID", "CRTC_ID", "SRC_X", "SRC_Y", "SRC_W", "SRC_H",
-				"CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H" };
-	uint32_t *ids[] = { &p.fbId, &p.crtcId, &p.srcX, &p.srcY, &p.srcW, &p.srcH,
-			    &p.crtcX, &p.crtcY, &p.crtcW, &p.crtcH };
+	const char *names[] = { "FB_ID", "CRTC_ID", "SRC_X",  "SRC_Y",  "SRC_W",
+				"SRC_H", "CRTC_X",  "CRTC_Y", "CRTC_W", "CRTC_H" };
+	uint32_t *ids[] = { &p.fbId, &p.crtcId, &p.srcX,  &p.srcY,  &p.srcW,
+			    &p.srcH, &p.crtcX,  &p.crtcY, &p.crtcW, &p.crtcH };
 	for (size_t i = 0; i < std::size(names); i++)
 		*ids[i] = propId(fd, plane_, DRM_MODE_OBJECT_PLANE, names[i]);
 	haveOutFence_ = p.crtcOutFence != 0;
@@ -341,10 +348,10 @@ void KmsDisplay::save()
 	s.connCrtcId = propValue(fd, connector_, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
 	s.modeId = propValue(fd, crtc_, DRM_MODE_OBJECT_CRTC, "MODE_ID");
 	s.active = propValue(fd, crtc_, DRM_MODE_OBJECT_CRTC, "ACTIVE");
-	const char *names[] = { "FB_ID", "CRTC_ID", "SRC_X", "SRC_Y", "SRC_W", "SRC_H",
-				"CRTC_X", "CRTC_Y", "CRTC_W", "CRTC_H" };
-	uint64_t *vals[] = { &s.fbId, &s.crtcId, &s.srcX, &s.srcY, &s.srcW, &s.srcH,
-			     &s.crtcX, &s.crtcY, &s.crtcW, &s.crtcH };
+	const char *names[] = { "FB_ID", "CRTC_ID", "SRC_X",  "SRC_Y",  "SRC_W",
+				"SRC_H", "CRTC_X",  "CRTC_Y", "CRTC_W", "CRTC_H" };
+	uint64_t *vals[] = { &s.fbId, &s.crtcId, &s.srcX,  &s.srcY,  &s.srcW,
+			     &s.srcH, &s.crtcX,  &s.crtcY, &s.crtcW, &s.crtcH };
 	for (size_t i = 0; i < std::size(names); i++)
 		*vals[i] = propValue(fd, plane_, DRM_MODE_OBJECT_PLANE, names[i]);
 }
@@ -365,8 +372,10 @@ void KmsDisplay::restore()
 	drmModeAtomicAddProperty(req, connector_, p.connCrtcId, s.connCrtcId);
 	drmModeAtomicAddProperty(req, crtc_, p.crtcModeId, s.modeId);
 	drmModeAtomicAddProperty(req, crtc_, p.crtcActive, s.active);
-	uint32_t ids[] = { p.fbId, p.crtcId, p.srcX, p.srcY, p.srcW, p.srcH, p.crtcX, p.crtcY, p.crtcW, p.crtcH };
-	uint64_t vals[] = { s.fbId, s.crtcId, s.srcX, s.srcY, s.srcW, s.srcH, s.crtcX, s.crtcY, s.crtcW, s.crtcH };
+	uint32_t ids[] = { p.fbId, p.crtcId, p.srcX,  p.srcY,  p.srcW,
+			   p.srcH, p.crtcX,  p.crtcY, p.crtcW, p.crtcH };
+	uint64_t vals[] = { s.fbId, s.crtcId, s.srcX,  s.srcY,  s.srcW,
+			    s.srcH, s.crtcX,  s.crtcY, s.crtcW, s.crtcH };
 	for (size_t i = 0; i < std::size(ids); i++)
 		if (ids[i])
 			drmModeAtomicAddProperty(req, plane_, ids[i], vals[i]);
@@ -468,7 +477,8 @@ uint32_t KmsDisplay::framebuffer(const DmaBuffer &buf)
 				drmIoctl(fd_.get(), DRM_IOCTL_GEM_CLOSE, &c);
 			}
 			errno = err;
-			throwErrno("drmPrimeFDToHandle(" + buf.exporter() + " dma-buf)", path_ + " (" + driver_ + ")");
+			throwErrno("drmPrimeFDToHandle(" + buf.exporter() + " dma-buf)",
+				   path_ + " (" + driver_ + ")");
 		}
 		unique.insert(handles[i]);
 		pitches[i] = planes[i].stride;
@@ -478,9 +488,9 @@ uint32_t KmsDisplay::framebuffer(const DmaBuffer &buf)
 	uint32_t fb = 0;
 	int ret;
 	if (buf.modifier())
-		ret = drmModeAddFB2WithModifiers(fd_.get(), buf.width(), buf.height(), buf.format().drm,
-						 handles, pitches, offsets, modifiers, &fb,
-						 DRM_MODE_FB_MODIFIERS);
+		ret = drmModeAddFB2WithModifiers(fd_.get(), buf.width(), buf.height(),
+						 buf.format().drm, handles, pitches, offsets,
+						 modifiers, &fb, DRM_MODE_FB_MODIFIERS);
 	else
 		ret = drmModeAddFB2(fd_.get(), buf.width(), buf.height(), buf.format().drm, handles,
 				    pitches, offsets, &fb, 0);
@@ -520,7 +530,7 @@ class DumbAllocator : public Allocator
 {
 public:
 	/* Borrows a display's fd. */
-	DumbAllocator(int fd, std::string driver) : fd_(fd), driver_(std::move(driver)) {}
+	DumbAllocator(int fd, std::string driver) : fd_(fd), driver_(std::move(driver)) { }
 	/* Owns a card opened only to make buffers. */
 	DumbAllocator(UniqueFd fd, std::string driver)
 		: fd_(fd.get()), owned_(std::move(fd)), driver_(std::move(driver))
@@ -563,7 +573,8 @@ public:
 			p.length = pl.length;
 			planes.push_back(std::move(p));
 		}
-		return std::make_unique<DmaBuffer>(l.format, l.width, l.height, std::move(planes), driver_);
+		return std::make_unique<DmaBuffer>(l.format, l.width, l.height, std::move(planes),
+						   driver_);
 	}
 
 private:
@@ -585,12 +596,15 @@ private:
 		c.width = f.planes == 1 ? request.width : f.minStride(0, request.width);
 		uint64_t rows = request.height;
 		for (unsigned p = 1; p < f.planes; p++)
-			rows += (uint64_t(f.impliedStride(p, c.width)) * f.planeHeight(p, request.height) +
-				 c.width - 1) / c.width;
+			rows += (uint64_t(f.impliedStride(p, c.width)) *
+					 f.planeHeight(p, request.height) +
+				 c.width - 1) /
+				c.width;
 		c.height = uint32_t(rows);
 		if (drmIoctl(fd_, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0)
 			throwErrno("DRM_IOCTL_MODE_CREATE_DUMB(" + std::to_string(c.width) + "x" +
-					   std::to_string(c.height) + "x" + std::to_string(c.bpp) + ")",
+					   std::to_string(c.height) + "x" + std::to_string(c.bpp) +
+					   ")",
 				   driver_);
 		*pitch = c.pitch;
 		*size = c.size;
@@ -612,7 +626,7 @@ bool makesDumbBuffers(int fd)
 {
 	uint64_t dumb = 0, prime = 0;
 	return drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &dumb) == 0 && dumb &&
-	       drmGetCap(fd, DRM_CAP_PRIME, &prime) == 0 && (prime & DRM_PRIME_CAP_EXPORT);
+		drmGetCap(fd, DRM_CAP_PRIME, &prime) == 0 && (prime & DRM_PRIME_CAP_EXPORT);
 }
 
 } /* namespace */
@@ -663,7 +677,8 @@ int KmsDisplay::atomicCommit(const DmaBuffer &buf, const DisplayLayout &l, uint3
 		} else {
 			drmModeConnector *c = drmModeGetConnector(fd_.get(), connector_);
 			for (int i = 0; c && i < c->count_modes; i++) {
-				if (c->modes[i].hdisplay == l.modeWidth && c->modes[i].vdisplay == l.modeHeight) {
+				if (c->modes[i].hdisplay == l.modeWidth &&
+				    c->modes[i].vdisplay == l.modeHeight) {
 					mode = c->modes[i];
 					if (c->modes[i].type & DRM_MODE_TYPE_PREFERRED)
 						break;
@@ -723,18 +738,22 @@ DisplayLayout KmsDisplay::configure(const DmaBuffer &sample)
 	auto candidates = layoutCandidates(sample.width(), sample.height(), modes_);
 	std::string tried;
 	for (const auto &l : candidates) {
-		if (atomicCommit(sample, l, DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_ATOMIC_ALLOW_MODESET) == 0) {
+		if (atomicCommit(sample, l,
+				 DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_ATOMIC_ALLOW_MODESET) == 0) {
 			layout_ = l;
 			return l;
 		}
 		if (errno == EACCES || errno == EPERM)
-			throwErrno("atomic TEST_ONLY commit", path_ + " (" + driver_ + ")",
-				   "no DRM master: stop the compositor or use --display with another device");
-		tried += "\n  " + l.describe(sample.width(), sample.height()) + ": " + strerror(errno);
+			throwErrno(
+				"atomic TEST_ONLY commit", path_ + " (" + driver_ + ")",
+				"no DRM master: stop the compositor or use --display with another device");
+		tried += "\n  " + l.describe(sample.width(), sample.height()) + ": " +
+			strerror(errno);
 	}
 	std::string modes;
 	for (const auto &m : modes_)
-		modes += (modes.empty() ? "" : " ") + std::to_string(m.width) + "x" + std::to_string(m.height);
+		modes += (modes.empty() ? "" : " ") + std::to_string(m.width) + "x" +
+			std::to_string(m.height);
 	throw Error(path_ + " (" + driver_ + ", " + connectorName() + ") accepts no layout for a " +
 		    std::to_string(sample.width()) + "x" + std::to_string(sample.height()) +
 		    " frame; modes: " + modes + "; tried:" + tried);
@@ -749,9 +768,9 @@ void KmsDisplay::commit(const DmaBuffer &buf)
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	if (atomicCommit(buf, layout_, flags) < 0)
 		throwErrno("atomic commit", path_ + " (" + driver_ + ")",
-			   errno == EACCES   ? "lost DRM master"
-			   : errno == ENODEV ? "the display device was removed"
-					     : "");
+			   errno == EACCES           ? "lost DRM master"
+				   : errno == ENODEV ? "the display device was removed"
+						     : "");
 	modeSet_ = true;
 	pending_ = true;
 }
@@ -764,7 +783,8 @@ struct EventContext {
 };
 } /* namespace */
 
-static void flipHandler(int, unsigned int, unsigned int sec, unsigned int usec, unsigned int, void *data)
+static void flipHandler(int, unsigned int, unsigned int sec, unsigned int usec, unsigned int,
+			void *data)
 {
 	auto *ctx = static_cast<EventContext *>(data);
 	*ctx->pending = false;
@@ -781,7 +801,7 @@ void KmsDisplay::handleEvents(const std::function<void(uint64_t)> &onFlip)
 			return;
 		throwErrno("read(DRM events)", path_);
 	}
-	EventContext ctx{ this, &onFlip, &pending_ };
+	EventContext ctx { this, &onFlip, &pending_ };
 	for (ssize_t i = 0; i + ssize_t(sizeof(drm_event)) <= len;) {
 		auto *e = reinterpret_cast<drm_event *>(buf + i);
 		if (e->type == DRM_EVENT_FLIP_COMPLETE) {

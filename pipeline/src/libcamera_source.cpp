@@ -58,7 +58,8 @@ static uint64_t nowNs()
 
 static bool allDigits(const std::string &s)
 {
-	return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+	return !s.empty() &&
+		std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 /* "platform/vimc.0 Sensor B" -> "vimc"; other ids name no driver. */
@@ -67,8 +68,9 @@ static std::string driverFromId(const std::string &id)
 	const std::string platform = "platform/";
 	if (id.rfind(platform, 0) == 0) {
 		size_t end = id.find_first_of(". ", platform.size());
-		return id.substr(platform.size(), end == std::string::npos ? std::string::npos
-									   : end - platform.size());
+		return id.substr(platform.size(),
+				 end == std::string::npos ? std::string::npos
+							  : end - platform.size());
 	}
 	return "libcamera";
 }
@@ -86,14 +88,16 @@ LibcameraSource::LibcameraSource(const std::string &idOrIndex)
 	manager_ = sharedManager();
 	auto cameras = manager_->cameras();
 	if (cameras.empty())
-		throw Error("libcamera found no camera (vimc needs udev running to be enumerated; `cam -l` lists them)");
+		throw Error(
+			"libcamera found no camera (vimc needs udev running to be enumerated; `cam -l` lists them)");
 	if (idOrIndex.empty()) {
 		camera_ = cameras[0];
 	} else if (allDigits(idOrIndex)) {
 		size_t n = *parseSourceSpec("libcamera:" + idOrIndex).index;
 		if (n >= cameras.size())
-			throw Error("libcamera:" + idOrIndex + ": there are " + std::to_string(cameras.size()) +
-				    " cameras (" + cameraList(cameras) + ")");
+			throw Error("libcamera:" + idOrIndex + ": there are " +
+				    std::to_string(cameras.size()) + " cameras (" +
+				    cameraList(cameras) + ")");
 		camera_ = cameras[n];
 	} else {
 		camera_ = manager_->get(idOrIndex);
@@ -110,7 +114,8 @@ LibcameraSource::LibcameraSource(const std::string &idOrIndex)
 				camera_ = match;
 		}
 		if (!camera_)
-			throw Error("libcamera:" + idOrIndex + ": no such camera (" + cameraList(cameras) + ")");
+			throw Error("libcamera:" + idOrIndex + ": no such camera (" +
+				    cameraList(cameras) + ")");
 	}
 	id_ = camera_->id();
 	path_ = "libcamera:" + id_;
@@ -119,7 +124,8 @@ LibcameraSource::LibcameraSource(const std::string &idOrIndex)
 	int ret = camera_->acquire();
 	if (ret < 0) {
 		camera_.reset();
-		throw Error("Camera::acquire", path_, -ret, "another process or source holds the camera");
+		throw Error("Camera::acquire", path_, -ret,
+			    "another process or source holds the camera");
 	}
 	acquired_ = true;
 
@@ -213,8 +219,8 @@ std::vector<FrameSize> LibcameraSource::frameSizes(uint32_t v4l2Fourcc) const
 			continue;
 		cfg.pixelFormat = want;
 		cfg.size = s;
-		if (probe->validate() == lc::CameraConfiguration::Invalid || cfg.pixelFormat != want ||
-		    cfg.size != s)
+		if (probe->validate() == lc::CameraConfiguration::Invalid ||
+		    cfg.pixelFormat != want || cfg.size != s)
 			continue;
 		bool dup = std::any_of(out.begin(), out.end(), [&](const FrameSize &f) {
 			return f.width == s.width && f.height == s.height;
@@ -269,7 +275,8 @@ CaptureFormat LibcameraSource::setFormat(uint32_t v4l2Fourcc, uint32_t width, ui
 		throw Error(path_ + ": setFormat while streaming");
 	auto pf = formatFromV4l2(v4l2Fourcc);
 	if (!pf)
-		throw Error("format " + fourccToString(v4l2Fourcc) + " has no DRM (libcamera) equivalent");
+		throw Error("format " + fourccToString(v4l2Fourcc) +
+			    " has no DRM (libcamera) equivalent");
 	/* Asked again for what is configured (a stride check): nothing to redo. */
 	if (configured_ && format_.v4l2Fourcc == pf->v4l2 && (!width || width == format_.width) &&
 	    (!height || height == format_.height) &&
@@ -286,8 +293,9 @@ CaptureFormat LibcameraSource::setFormat(uint32_t v4l2Fourcc, uint32_t width, ui
 		throw Error(path_ + ": libcamera rejects " + std::string(pf->name) + " " +
 			    cfg.size.toString() + " as invalid");
 	if (cfg.pixelFormat != want)
-		throw Error(path_ + " (" + driver_ + ") does not capture " + pf->name + " (libcamera " +
-			    want.toString() + "); it offered " + cfg.pixelFormat.toString());
+		throw Error(path_ + " (" + driver_ + ") does not capture " + pf->name +
+			    " (libcamera " + want.toString() + "); it offered " +
+			    cfg.pixelFormat.toString());
 
 	/* New buffers are needed after reconfiguring: drop the old ones first. */
 	releaseBuffers();
@@ -409,7 +417,8 @@ std::vector<std::unique_ptr<DmaBuffer>> LibcameraSource::exportBuffers(unsigned 
 					throwErrno("F_DUPFD_CLOEXEC", path_);
 				pl.stride = pf.impliedStride(p, format_.strides[0]);
 				pl.offset = perPlane ? lp.offset : lp.offset + offset;
-				pl.length = perPlane ? lp.length : pl.stride * pf.planeHeight(p, format_.height);
+				pl.length = perPlane ? lp.length
+						     : pl.stride * pf.planeHeight(p, format_.height);
 				offset += pl.stride * pf.planeHeight(p, format_.height);
 				planes.push_back(std::move(pl));
 			}
@@ -484,7 +493,8 @@ void LibcameraSource::queue(unsigned index)
 		throw Error("queue: buffer " + std::to_string(index) + " of " +
 			    std::to_string(requests_.size()) + " on " + path_);
 	if (owned_[index])
-		throw Error("queue: buffer " + std::to_string(index) + " is already queued on " + path_);
+		throw Error("queue: buffer " + std::to_string(index) + " is already queued on " +
+			    path_);
 	owned_[index] = true;
 	pending_.push_back(index);
 	queued_++;
@@ -523,7 +533,7 @@ bool LibcameraSource::dequeue(FrameInfo &info, bool *error)
 		info.bytesused += p.bytesused;
 	info.dequeuedNs = nowNs();
 	bool failed = r->status() != lc::Request::RequestComplete ||
-		      md.status != lc::FrameMetadata::FrameSuccess;
+		md.status != lc::FrameMetadata::FrameSuccess;
 	if (!failed) {
 		if (haveLastSeq_ && md.sequence > lastSeq_ + 1)
 			gaps_ += md.sequence - lastSeq_ - 1;

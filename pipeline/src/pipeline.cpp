@@ -56,8 +56,9 @@ static std::string names(const std::vector<uint32_t> &codes)
 Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 {
 	if (config.buffers < 4)
-		throw Error("buffers: " + std::to_string(config.buffers) +
-			    " is too few (one on screen, one flipping, one waiting, one capturing: at least 4)");
+		throw Error(
+			"buffers: " + std::to_string(config.buffers) +
+			" is too few (one on screen, one flipping, one waiting, one capturing: at least 4)");
 	stopFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!stopFd_)
 		throwErrno("eventfd", "pipeline");
@@ -88,8 +89,9 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 		});
 		if (converts) {
 			if (converter_ >= 0)
-				throw Error("two converting stages (" + stages_[size_t(converter_)]->name() +
-					    ", " + stages_[i]->name() + "): one is enough");
+				throw Error("two converting stages (" +
+					    stages_[size_t(converter_)]->name() + ", " +
+					    stages_[i]->name() + "): one is enough");
 			converter_ = int(i);
 		}
 	}
@@ -105,13 +107,15 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 		if (!pf)
 			throw Error("unknown pixel format \"" + config.format + "\"");
 		if (!cameraHas(*pf))
-			throw Error(capture_->path() + " (" + capture_->driver() + ") does not capture " +
-				    pf->name + "; it offers " + names(camFormats));
+			throw Error(capture_->path() + " (" + capture_->driver() +
+				    ") does not capture " + pf->name + "; it offers " +
+				    names(camFormats));
 		if (conv && !conv->accepts(*pf))
 			throw Error("stage " + conv->name() + " does not take " + pf->name);
 		if (!conv && !have(display_->formats(), pf->drm))
-			throw Error(display_->path() + " (" + display_->driver() + ") cannot scan out " +
-				    pf->name + "; it takes " + names(display_->formats()) +
+			throw Error(display_->path() + " (" + display_->driver() +
+				    ") cannot scan out " + pf->name + "; it takes " +
+				    names(display_->formats()) +
 				    " (add a conversion stage: --stage convert)");
 	} else if (conv) {
 		for (uint32_t code : camFormats) {
@@ -122,22 +126,25 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 			}
 		}
 		if (!pf)
-			throw Error("stage " + conv->name() + " takes none of the formats " + capture_->path() +
-				    " (" + capture_->driver() + ") offers: " + names(camFormats));
+			throw Error("stage " + conv->name() + " takes none of the formats " +
+				    capture_->path() + " (" + capture_->driver() +
+				    ") offers: " + names(camFormats));
 	} else {
 		pf = commonFormat(camFormats, display_->formats());
 		if (!pf)
 			throw Error("no pixel format both ends take: " + capture_->path() + " (" +
 				    capture_->driver() + ") offers " + names(camFormats) + "; " +
 				    display_->path() + " (" + display_->driver() + ") takes " +
-				    names(display_->formats()) + " (add a conversion stage: --stage convert)");
+				    names(display_->formats()) +
+				    " (add a conversion stage: --stage convert)");
 	}
 	displayFormat_ = *pf;
 	if (conv) {
 		uint32_t out = conv->produces(*pf);
 		if (!have(display_->formats(), out))
-			throw Error(display_->path() + " (" + display_->driver() + ") cannot scan out " +
-				    fourccToString(out) + ", what " + conv->name() + " produces");
+			throw Error(display_->path() + " (" + display_->driver() +
+				    ") cannot scan out " + fourccToString(out) + ", what " +
+				    conv->name() + " produces");
 		displayFormat_ = *formatFromDrm(out);
 	}
 	for (size_t i = 0; i < stages_.size(); i++) {
@@ -222,8 +229,9 @@ void Pipeline::chooseStrategy(const PipelineConfig &config)
 	if (strategy_ != AllocStrategy::Auto) {
 		allocReason_ = std::string("asked for ") + allocStrategyName(strategy_);
 		if (strategy_ != AllocStrategy::V4l2 && !camImports)
-			throw Error(capture_->path() + " (" + capture_->driver() +
-				    ") cannot import dma-bufs (no V4L2_MEMORY_DMABUF): use --alloc v4l2");
+			throw Error(
+				capture_->path() + " (" + capture_->driver() +
+				") cannot import dma-bufs (no V4L2_MEMORY_DMABUF): use --alloc v4l2");
 		return;
 	}
 	std::vector<std::string> heaps = listHeaps();
@@ -234,7 +242,7 @@ void Pipeline::chooseStrategy(const PipelineConfig &config)
 	} else if (camImports) {
 		strategy_ = AllocStrategy::Dumb;
 		allocReason_ = "no capbuf heap; the display exports dumb buffers and " +
-			       capture_->driver() + " imports them";
+			capture_->driver() + " imports them";
 	} else {
 		strategy_ = AllocStrategy::V4l2;
 		allocReason_ = capture_->driver() + " cannot import dma-bufs; it exports its own";
@@ -247,7 +255,8 @@ void Pipeline::allocate(const PipelineConfig &config)
 	if (strategy_ == AllocStrategy::V4l2) {
 		buffers_ = capture_->exportBuffers(config.buffers);
 		if (buffers_.size() < 4)
-			throw Error(capture_->path() + " gave only " + std::to_string(buffers_.size()) + " buffers");
+			throw Error(capture_->path() + " gave only " +
+				    std::to_string(buffers_.size()) + " buffers");
 		return;
 	}
 	switch (strategy_) {
@@ -277,15 +286,17 @@ void Pipeline::allocate(const PipelineConfig &config)
 	size_t minSize = 0;
 	for (uint32_t s : format_.sizes)
 		minSize += s;
-	BufferLayout want = BufferLayout::fromStrides(pf, format_.width, format_.height, strides, minSize);
+	BufferLayout want =
+		BufferLayout::fromStrides(pf, format_.width, format_.height, strides, minSize);
 	BufferLayout got = allocator_->adjust(want);
 	if (got.planes[0].stride != want.planes[0].stride) {
-		CaptureFormat f = capture_->setFormat(format_.v4l2Fourcc, format_.width, format_.height,
-						      { got.planes[0].stride });
+		CaptureFormat f = capture_->setFormat(format_.v4l2Fourcc, format_.width,
+						      format_.height, { got.planes[0].stride });
 		if (f.strides[0] != got.planes[0].stride)
 			throw Error(allocator_->name() + " have a pitch of " +
-				    std::to_string(got.planes[0].stride) + " bytes but " + capture_->driver() +
-				    " writes lines of " + std::to_string(f.strides[0]) +
+				    std::to_string(got.planes[0].stride) + " bytes but " +
+				    capture_->driver() + " writes lines of " +
+				    std::to_string(f.strides[0]) +
 				    " bytes: use --alloc capbuf or v4l2");
 		format_ = f;
 	}
@@ -321,7 +332,8 @@ std::string Pipeline::pathDescription() const
 void Pipeline::addStage(std::shared_ptr<Stage> stage)
 {
 	if (!stage || stage->produces(displayFormat_))
-		throw Error("addStage takes in-place stages; put converting stages in PipelineConfig::stages");
+		throw Error(
+			"addStage takes in-place stages; put converting stages in PipelineConfig::stages");
 	if (!stage->accepts(displayFormat_))
 		throw Error("stage " + stage->name() + " does not take " + displayFormat_.name);
 	stage->configure(format_);
@@ -342,14 +354,17 @@ const DmaBufMapping &Pipeline::mapping(const DmaBuffer &buffer, Access access)
 	auto key = std::make_pair(&buffer, int(access));
 	auto it = mappings_.find(key);
 	if (it == mappings_.end())
-		it = mappings_.emplace(key, DmaBufMapping(buffer.planes()[0].fd.get(), buffer.dmabufSize(0), access))
+		it = mappings_
+			     .emplace(key,
+				      DmaBufMapping(buffer.planes()[0].fd.get(),
+						    buffer.dmabufSize(0), access))
 			     .first;
 	return it->second;
 }
 
 static FrameView view(const DmaBuffer &buffer, const FrameInfo &info, const DmaBufMapping &map)
 {
-	FrameView v{ buffer, info, {} };
+	FrameView v { buffer, info, {} };
 	for (const auto &pl : buffer.planes())
 		v.planes.push_back(map.data() + pl.offset);
 	return v;
@@ -373,7 +388,8 @@ bool Pipeline::runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out,
 	} catch (const std::exception &e) {
 		stats_.errorFrames++;
 		if (!stageErrorLogged_) {
-			fprintf(stderr, "dmapipe: stage %s failed, dropping the frame (reported once): %s\n",
+			fprintf(stderr,
+				"dmapipe: stage %s failed, dropping the frame (reported once): %s\n",
 				stage.name().c_str(), e.what());
 			stageErrorLogged_ = true;
 		}
@@ -438,7 +454,8 @@ void Pipeline::onCapture()
 				throw Error("conversion pool exhausted: scheduler holds every buffer");
 			shown = outFree_.back();
 			outFree_.pop_back();
-			ok = runStage(*stages_[size_t(converter_)], captured, outBuffers_[shown].get(), info);
+			ok = runStage(*stages_[size_t(converter_)], captured,
+				      outBuffers_[shown].get(), info);
 			/* The camera's buffer is free again as soon as it is converted. */
 			capture_->queue(info.index);
 			for (size_t i = firstAfter; ok && i < stages_.size(); i++)
@@ -506,7 +523,9 @@ void Pipeline::run()
 			int timeout = 1000;
 			if (nextStats) {
 				uint64_t now = monotonicNs();
-				timeout = std::min<int>(timeout, now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1));
+				timeout = std::min<int>(
+					timeout,
+					now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1));
 			}
 			int n = poll(fds, 3, timeout);
 			if (n == 0 && capturing)
@@ -523,16 +542,19 @@ void Pipeline::run()
 			 * for the queue lock (SIGINT arriving mid-poll): ask the
 			 * device, and give up only when the error persists.
 			 */
-			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) && !(fds[0].revents & POLLIN)) {
+			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) &&
+			    !(fds[0].revents & POLLIN)) {
 				capture_->checkAlive();
 				if (++pollErrors < 10)
 					continue;
-				throw Error(capture_->path() + " (" + capture_->driver() +
-					    "): the device reported an error while streaming (disconnected?)");
+				throw Error(
+					capture_->path() + " (" + capture_->driver() +
+					"): the device reported an error while streaming (disconnected?)");
 			}
 			pollErrors = 0;
 			if (!capturing && !display_->flipPending())
-				throw Error("every buffer is held and no flip is pending: scheduler stuck");
+				throw Error(
+					"every buffer is held and no flip is pending: scheduler stuck");
 			if (fds[0].revents & POLLIN)
 				onCapture();
 			if (fds[1].revents & POLLIN)

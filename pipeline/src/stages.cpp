@@ -2,8 +2,8 @@
 #include "dmapipe/stages.h"
 #include "dmapipe/error.h"
 
-#include <condition_variable>
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <drm_fourcc.h>
 #include <functional>
@@ -95,8 +95,8 @@ uint32_t ConvertStage::produces(const PixelFormat &f) const
 
 void ConvertStage::configure(const CaptureFormat &format)
 {
-	yuvParamsFromV4l2(format.colorspace, format.ycbcrEnc, format.quantization, !format.format.yuv,
-			  &enc_, &range_);
+	yuvParamsFromV4l2(format.colorspace, format.ycbcrEnc, format.quantization,
+			  !format.format.yuv, &enc_, &range_);
 }
 
 void ConvertStage::convert(const FrameView &in, FrameView &out)
@@ -104,8 +104,9 @@ void ConvertStage::convert(const FrameView &in, FrameView &out)
 	const DmaBuffer &src = in.buffer;
 	const DmaBuffer &dst = out.buffer;
 	if (src.width() != dst.width() || src.height() != dst.height())
-		throw Error("convert: " + std::to_string(src.width()) + "x" + std::to_string(src.height()) +
-			    " into " + std::to_string(dst.width()) + "x" + std::to_string(dst.height()));
+		throw Error("convert: " + std::to_string(src.width()) + "x" +
+			    std::to_string(src.height()) + " into " + std::to_string(dst.width()) +
+			    "x" + std::to_string(dst.height()));
 	ConstPlane planes[3] = {};
 	unsigned n = unsigned(src.planes().size());
 	for (unsigned p = 0; p < n && p < 3; p++)
@@ -132,11 +133,16 @@ void ConvertStage::convert(const FrameView &in, FrameView &out)
 static const uint8_t *glyph(char c)
 {
 	static const uint8_t digits[10][7] = {
-		{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e }, { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
-		{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f }, { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
-		{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 }, { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
-		{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e }, { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
-		{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e }, { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
+		{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e },
+		{ 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
+		{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f },
+		{ 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
+		{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 },
+		{ 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
+		{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e },
+		{ 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
+		{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e },
+		{ 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
 	};
 	static const uint8_t hash[7] = { 0x0a, 0x0a, 0x1f, 0x0a, 0x1f, 0x0a, 0x0a };
 	static const uint8_t dot[7] = { 0, 0, 0, 0, 0, 0x0c, 0x0c };
@@ -281,7 +287,9 @@ FrameAnalysis AnalysisStage::analyse(const PixelFormat &f, const uint8_t *const 
 				l = row[x];
 				break;
 			default: /* B, G, R, X in memory */
-				l = uint8_t((29 * row[x * 4] + 150 * row[x * 4 + 1] + 77 * row[x * 4 + 2]) >> 8);
+				l = uint8_t((29 * row[x * 4] + 150 * row[x * 4 + 1] +
+					     77 * row[x * 4 + 2]) >>
+					    8);
 				break;
 			}
 			a.luma[l]++;
@@ -319,19 +327,21 @@ FrameAnalysis AnalysisStage::last() const
 std::shared_ptr<Stage> makeStage(const std::string &spec)
 {
 	std::string name = spec.substr(0, spec.find(':'));
-	std::string param = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+	std::string param =
+		spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
 	auto number = [&](const char *key, unsigned lo, unsigned hi) -> unsigned {
 		std::string prefix = std::string(key) + "=";
 		if (param.empty())
 			return 0;
 		if (param.rfind(prefix, 0) != 0)
-			throw Error("stage " + name + ": unknown parameter \"" + param + "\" (it takes " + key + "=N)");
+			throw Error("stage " + name + ": unknown parameter \"" + param +
+				    "\" (it takes " + key + "=N)");
 		std::string v = param.substr(prefix.size());
 		char *end;
 		unsigned long n = strtoul(v.c_str(), &end, 10);
 		if (v.empty() || *end || n < lo || n > hi)
-			throw Error("stage " + name + ": " + key + " wants " + std::to_string(lo) + " to " +
-				    std::to_string(hi) + " (got \"" + v + "\")");
+			throw Error("stage " + name + ": " + key + " wants " + std::to_string(lo) +
+				    " to " + std::to_string(hi) + " (got \"" + v + "\")");
 		return unsigned(n);
 	};
 	if (name == "convert") {
@@ -350,7 +360,8 @@ std::shared_ptr<Stage> makeStage(const std::string &spec)
 			throw Error("stage analysis takes no parameters (got \"" + param + "\")");
 		return std::make_shared<AnalysisStage>();
 	}
-	throw Error("unknown stage \"" + name + "\" (stages: convert[:threads=N], overlay[:scale=N], analysis)");
+	throw Error("unknown stage \"" + name +
+		    "\" (stages: convert[:threads=N], overlay[:scale=N], analysis)");
 }
 
 std::vector<std::shared_ptr<Stage>> makeStages(const std::string &specs)

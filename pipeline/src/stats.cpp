@@ -59,9 +59,8 @@ std::string Stats::summary(uint64_t nowNs) const
 		 "latency p50 %.1f ms p99 %.1f ms max %.1f ms",
 		 (unsigned long long)displayed_, (unsigned long long)drops(),
 		 (unsigned long long)displayDrops, (unsigned long long)lateDrops,
-		 (unsigned long long)captureDrops,
-		 (unsigned long long)errorFrames, fps(nowNs), latencyMs(50), latencyMs(99),
-		 latencyMaxMs());
+		 (unsigned long long)captureDrops, (unsigned long long)errorFrames, fps(nowNs),
+		 latencyMs(50), latencyMs(99), latencyMaxMs());
 	return buf;
 }
 

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <strings.h>
 #include <sys/ioctl.h>
-#include <ctime>
 #include <unistd.h>
 
 namespace dmapipe {
@@ -29,9 +29,10 @@ static bool queryCap(int fd, v4l2_capability &cap)
 	memset(&cap, 0, sizeof(cap));
 	if (retryIoctl(fd, VIDIOC_QUERYCAP, &cap) < 0)
 		return false;
-	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+	uint32_t caps =
+		(cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
 	return (caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
-	       (caps & V4L2_CAP_STREAMING);
+		(caps & V4L2_CAP_STREAMING);
 }
 
 static std::vector<std::string> videoNodes()
@@ -74,7 +75,8 @@ bool V4l2Capture::open(const std::string &path)
 		fd_.reset();
 		return false;
 	}
-	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+	uint32_t caps =
+		(cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
 	mplane_ = !(caps & V4L2_CAP_VIDEO_CAPTURE);
 	path_ = path;
 	driver_ = reinterpret_cast<const char *>(cap.driver);
@@ -86,10 +88,12 @@ V4l2Capture::V4l2Capture(const std::string &pathOrName)
 {
 	if (!pathOrName.empty() && pathOrName[0] == '/') {
 		if (!open(pathOrName))
-			throw Error(pathOrName + " is not a V4L2 video capture device with streaming I/O");
+			throw Error(pathOrName +
+				    " is not a V4L2 video capture device with streaming I/O");
 	} else {
 		for (const auto &d : listCaptureDevices()) {
-			if (pathOrName.empty() || strcasecmp(d.driver.c_str(), pathOrName.c_str()) == 0 ||
+			if (pathOrName.empty() ||
+			    strcasecmp(d.driver.c_str(), pathOrName.c_str()) == 0 ||
 			    strcasestr(d.card.c_str(), pathOrName.c_str())) {
 				if (open(d.path))
 					break;
@@ -98,8 +102,8 @@ V4l2Capture::V4l2Capture(const std::string &pathOrName)
 		if (!fd_)
 			throw Error(pathOrName.empty()
 					    ? "no V4L2 capture device found under /dev/video*"
-					    : "no V4L2 capture device with driver or card \"" + pathOrName +
-						      "\" (try --list)");
+					    : "no V4L2 capture device with driver or card \"" +
+						    pathOrName + "\" (try --list)");
 	}
 	format_ = currentFormat();
 }
@@ -172,7 +176,8 @@ std::vector<double> V4l2Capture::frameRates(uint32_t fourcc, uint32_t width, uin
 		f.height = height;
 		if (retryIoctl(fd_.get(), VIDIOC_ENUM_FRAMEINTERVALS, &f) < 0)
 			break;
-		const v4l2_fract &t = f.type == V4L2_FRMIVAL_TYPE_DISCRETE ? f.discrete : f.stepwise.min;
+		const v4l2_fract &t =
+			f.type == V4L2_FRMIVAL_TYPE_DISCRETE ? f.discrete : f.stepwise.min;
 		if (t.numerator)
 			out.push_back(double(t.denominator) / t.numerator);
 		if (f.type != V4L2_FRMIVAL_TYPE_DISCRETE)
@@ -253,8 +258,8 @@ CaptureFormat V4l2Capture::setFormat(uint32_t fourcc, uint32_t width, uint32_t h
 	xioctl(VIDIOC_S_FMT, &f, "VIDIOC_S_FMT");
 	CaptureFormat c = fromV4l2(f, mplane_);
 	if (c.v4l2Fourcc != fourcc)
-		throw Error(path_ + " (" + driver_ + ") does not capture " + fourccToString(fourcc) +
-			    "; it offered " + fourccToString(c.v4l2Fourcc));
+		throw Error(path_ + " (" + driver_ + ") does not capture " +
+			    fourccToString(fourcc) + "; it offered " + fourccToString(c.v4l2Fourcc));
 	if (!c.format.name)
 		throw Error("format " + fourccToString(fourcc) + " has no DRM equivalent");
 	format_ = c;
@@ -426,7 +431,7 @@ bool V4l2Capture::dequeue(FrameInfo &info, bool *error)
 	info.index = b.index;
 	info.sequence = b.sequence;
 	info.timestampNs = uint64_t(b.timestamp.tv_sec) * 1000000000ull +
-			   uint64_t(b.timestamp.tv_usec) * 1000ull;
+		uint64_t(b.timestamp.tv_usec) * 1000ull;
 	info.bytesused = mplane_ ? planes[0].bytesused : b.bytesused;
 	timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -445,7 +450,8 @@ void V4l2Capture::checkAlive() const
 	v4l2_capability cap;
 	memset(&cap, 0, sizeof(cap));
 	if (retryIoctl(fd_.get(), VIDIOC_QUERYCAP, &cap) < 0 && errno == ENODEV)
-		throwErrno("VIDIOC_QUERYCAP", path_ + " (" + driver_ + ")", "the device was disconnected");
+		throwErrno("VIDIOC_QUERYCAP", path_ + " (" + driver_ + ")",
+			   "the device was disconnected");
 }
 
 void V4l2Capture::start()

@@ -158,8 +158,8 @@ GstBuffer *wrapDmaBuffer(GstAllocator *dmabufAllocator, const DmaBuffer &buffer)
 			gst_buffer_unref(gbuf);
 			throwErrno("dup(dma-buf)", buffer.exporter());
 		}
-		gst_buffer_append_memory(gbuf, gst_dmabuf_allocator_alloc(dmabufAllocator, fd,
-									  l.memorySize[m]));
+		gst_buffer_append_memory(
+			gbuf, gst_dmabuf_allocator_alloc(dmabufAllocator, fd, l.memorySize[m]));
 	}
 	addVideoMeta(gbuf, buffer);
 	return gbuf;

@@ -36,8 +36,7 @@ GST_DEBUG_CATEGORY_STATIC(dmapipeconvert_debug);
 using namespace dmapipe;
 using namespace dmapipe::gst;
 
-namespace
-{
+namespace {
 
 /* Every format of the table ConvertStage takes, and what it makes of them. */
 std::vector<uint32_t> acceptedFormats()
@@ -204,7 +203,7 @@ G_DEFINE_TYPE(GstDmapipeConvertPool, gst_dmapipe_convert_pool, GST_TYPE_BUFFER_P
 
 static const gchar **gst_dmapipe_convert_pool_get_options(GstBufferPool *)
 {
-	static const gchar *options[] = {GST_BUFFER_POOL_OPTION_VIDEO_META, nullptr};
+	static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, nullptr };
 	return options;
 }
 
@@ -228,8 +227,7 @@ static gboolean gst_dmapipe_convert_pool_set_config(GstBufferPool *bpool, GstStr
 		pool->size = guint(layout.sizes.at(0));
 	}
 	gst_buffer_pool_config_set_params(config, caps, pool->size, min, max);
-	return GST_BUFFER_POOL_CLASS(gst_dmapipe_convert_pool_parent_class)
-		->set_config(bpool, config);
+	return GST_BUFFER_POOL_CLASS(gst_dmapipe_convert_pool_parent_class)->set_config(bpool, config);
 }
 
 static GstFlowReturn gst_dmapipe_convert_pool_alloc_buffer(GstBufferPool *bpool, GstBuffer **out,
@@ -291,8 +289,7 @@ static void gst_dmapipe_convert_pool_class_init(GstDmapipeConvertPoolClass *klas
 
 /* ---- the element ---- */
 
-namespace
-{
+namespace {
 
 struct Priv {
 	/* properties (object lock) */
@@ -361,9 +358,8 @@ static void gst_dmapipe_convert_get_property(GObject *object, guint id, GValue *
 	GST_OBJECT_UNLOCK(self);
 }
 
-static GstCaps *gst_dmapipe_convert_transform_caps(GstBaseTransform *trans,
-						   GstPadDirection direction, GstCaps *caps,
-						   GstCaps *filter)
+static GstCaps *gst_dmapipe_convert_transform_caps(GstBaseTransform *trans, GstPadDirection direction,
+						   GstCaps *caps, GstCaps *filter)
 {
 	static const std::vector<uint32_t> accepted = acceptedFormats();
 	static const std::vector<uint32_t> produced = producedFormats();
@@ -448,12 +444,11 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 		p->stageThreads = threads;
 	}
 	if (!pin || !pout || !p->stage->accepts(*pin) || p->stage->produces(*pin) != pout->drm) {
-		std::string makes =
-			pin && p->stage->accepts(*pin)
-				? std::string("ConvertStage turns ") + inName + " into " +
-					  gst_video_format_to_string(
-						  videoFormatFromDrm(p->stage->produces(*pin)))
-				: std::string("ConvertStage does not take ") + inName;
+		std::string makes = pin && p->stage->accepts(*pin)
+			? std::string("ConvertStage turns ") + inName + " into " +
+				gst_video_format_to_string(
+					videoFormatFromDrm(p->stage->produces(*pin)))
+			: std::string("ConvertStage does not take ") + inName;
 		p->negotiationErrorPosted = true;
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("cannot convert %s to %s", inName, outName),
@@ -487,16 +482,15 @@ static gboolean gst_dmapipe_convert_sink_event(GstBaseTransform *trans, GstEvent
 		in = capsFormat(caps);
 		self->priv->negotiationErrorPosted = false;
 	}
-	gboolean ret = GST_BASE_TRANSFORM_CLASS(gst_dmapipe_convert_parent_class)
-			       ->sink_event(trans, event);
+	gboolean ret =
+		GST_BASE_TRANSFORM_CLASS(gst_dmapipe_convert_parent_class)->sink_event(trans, event);
 	if (!ret && !in.empty() && !self->priv->negotiationErrorPosted) {
 		std::string out = peerFormats(GST_BASE_TRANSFORM_SRC_PAD(trans));
-		GST_ELEMENT_ERROR(
-			self, CORE, NEGOTIATION,
-			("cannot convert %s to any format downstream takes (%s)", in.c_str(),
-			 out.c_str()),
-			("ConvertStage makes BGRx (DRM XRGB8888) of the formats in the sink "
-			 "template; other formats only pass through"));
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+				  ("cannot convert %s to any format downstream takes (%s)",
+				   in.c_str(), out.c_str()),
+				  ("ConvertStage makes BGRx (DRM XRGB8888) of the formats in the sink "
+				   "template; other formats only pass through"));
 	}
 	return ret;
 }
@@ -575,11 +569,10 @@ static gboolean gst_dmapipe_convert_decide_allocation(GstBaseTransform *trans, G
 	if (pool) {
 		if (tryPool(self, pool, caps, size, min, max)) {
 			p->downstreamPool = true;
-			GST_INFO_OBJECT(
-				self,
-				"output buffers from downstream's pool %s (dma-buf memory): "
-				"converted frames go downstream without a copy",
-				GST_OBJECT_NAME(pool));
+			GST_INFO_OBJECT(self,
+					"output buffers from downstream's pool %s (dma-buf memory): "
+					"converted frames go downstream without a copy",
+					GST_OBJECT_NAME(pool));
 		} else {
 			GST_INFO_OBJECT(self,
 					"downstream's pool %s has no dma-buf memory: not using it",
@@ -595,8 +588,7 @@ static gboolean gst_dmapipe_convert_decide_allocation(GstBaseTransform *trans, G
 				p->ownAllocator = makeOwnAllocator(why);
 			}
 		} catch (const Error &e) {
-			GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", e.what()),
-					  (nullptr));
+			GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", e.what()), (nullptr));
 			return FALSE;
 		}
 		auto *own = reinterpret_cast<GstDmapipeConvertPool *>(
@@ -660,8 +652,8 @@ static GstFlowReturn gst_dmapipe_convert_transform(GstBaseTransform *trans, GstB
 			outDb = &p->sysOut.describe(outFrame);
 			outPlanes = SysmemFrame::planes(outFrame);
 		}
-		FrameView inView {*inDb, info, inPlanes};
-		FrameView outView {*outDb, info, outPlanes};
+		FrameView inView { *inDb, info, inPlanes };
+		FrameView outView { *outDb, info, outPlanes };
 		{
 			std::optional<StageAccess> inBracket, outBracket;
 			if (in)
@@ -700,9 +692,9 @@ static gboolean gst_dmapipe_convert_stop(GstBaseTransform *trans)
 			"stopped after %" G_GUINT64_FORMAT " frames converted (%" G_GUINT64_FORMAT
 			" from system memory)%s",
 			p->frames, p->sysmemFrames,
-			p->frames == 0      ? ""
-			: p->downstreamPool ? ", into downstream's pool"
-					    : ", into a pool of our own");
+			p->frames == 0              ? ""
+				: p->downstreamPool ? ", into downstream's pool"
+						    : ", into a pool of our own");
 	p->stage.reset();
 	p->ownAllocator.reset();
 	p->sysIn = SysmemFrame();

@@ -25,8 +25,7 @@ GST_DEBUG_CATEGORY_STATIC(dmapipeoverlay_debug);
 using namespace dmapipe;
 using namespace dmapipe::gst;
 
-namespace
-{
+namespace {
 
 std::vector<uint32_t> acceptedFormats()
 {
@@ -132,15 +131,13 @@ static gboolean gst_dmapipe_overlay_set_caps(GstBaseTransform *trans, GstCaps *i
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&in));
 	if (GST_VIDEO_INFO_FORMAT(&in) != GST_VIDEO_INFO_FORMAT(&out) ||
 	    GST_VIDEO_INFO_WIDTH(&in) != GST_VIDEO_INFO_WIDTH(&out) ||
-	    GST_VIDEO_INFO_HEIGHT(&in) != GST_VIDEO_INFO_HEIGHT(&out) || !pf ||
-	    !probe.accepts(*pf)) {
-		GST_ELEMENT_ERROR(
-			self, CORE, NEGOTIATION,
-			("cannot overlay %s %dx%d in, %s %dx%d out", inName,
-			 GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in), outName,
-			 GST_VIDEO_INFO_WIDTH(&out), GST_VIDEO_INFO_HEIGHT(&out)),
-			("OverlayStage works in place on one format it accepts (%s is %s)", inName,
-			 pf && probe.accepts(*pf) ? "accepted" : "not accepted"));
+	    GST_VIDEO_INFO_HEIGHT(&in) != GST_VIDEO_INFO_HEIGHT(&out) || !pf || !probe.accepts(*pf)) {
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+				  ("cannot overlay %s %dx%d in, %s %dx%d out", inName,
+				   GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in), outName,
+				   GST_VIDEO_INFO_WIDTH(&out), GST_VIDEO_INFO_HEIGHT(&out)),
+				  ("OverlayStage works in place on one format it accepts (%s is %s)",
+				   inName, pf && probe.accepts(*pf) ? "accepted" : "not accepted"));
 		return FALSE;
 	}
 	p->negotiationErrorPosted = false;
@@ -161,14 +158,13 @@ static gboolean gst_dmapipe_overlay_sink_event(GstBaseTransform *trans, GstEvent
 		in = capsFormat(caps);
 		self->priv->negotiationErrorPosted = false;
 	}
-	gboolean ret = GST_BASE_TRANSFORM_CLASS(gst_dmapipe_overlay_parent_class)
-			       ->sink_event(trans, event);
+	gboolean ret =
+		GST_BASE_TRANSFORM_CLASS(gst_dmapipe_overlay_parent_class)->sink_event(trans, event);
 	if (!ret && !in.empty() && !self->priv->negotiationErrorPosted) {
 		std::string out = peerFormats(GST_BASE_TRANSFORM_SRC_PAD(trans));
-		GST_ELEMENT_ERROR(
-			self, CORE, NEGOTIATION,
-			("cannot pass %s on: downstream takes %s", in.c_str(), out.c_str()),
-			("dmapipeoverlay works in place: the format out is the format in"));
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+				  ("cannot pass %s on: downstream takes %s", in.c_str(), out.c_str()),
+				  ("dmapipeoverlay works in place: the format out is the format in"));
 	}
 	return ret;
 }
@@ -191,7 +187,7 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 		FrameInfo info = frameInfo(buf, p->frames);
 		const StageBuffer *sb = stageBuffer(buf, p->info, Access::ReadWrite);
 		if (sb) {
-			FrameView view {*sb->buffer, info, sb->planes()};
+			FrameView view { *sb->buffer, info, sb->planes() };
 			StageAccess bracket(*sb);
 			p->stage->process(view);
 		} else {
@@ -199,15 +195,14 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 						 GstMapFlags(GST_MAP_READWRITE)))
 				throw Error("cannot map the frame for reading and writing");
 			mapped = true;
-			FrameView view {p->sys.describe(frame), info, SysmemFrame::planes(frame)};
+			FrameView view { p->sys.describe(frame), info, SysmemFrame::planes(frame) };
 			p->stage->process(view);
 		}
 		p->frames++;
 		GST_LOG_OBJECT(self, "frame %u: \"%s\"", info.sequence,
 			       OverlayStage::text(info).c_str());
 	} catch (const std::exception &e) {
-		GST_ELEMENT_ERROR(self, STREAM, FAILED, ("overlay failed: %s", e.what()),
-				  (nullptr));
+		GST_ELEMENT_ERROR(self, STREAM, FAILED, ("overlay failed: %s", e.what()), (nullptr));
 		ret = GST_FLOW_ERROR;
 	}
 	if (mapped)

@@ -130,7 +130,7 @@ static gboolean gst_dmapipe_sink_pool_set_config(GstBufferPool *bpool, GstStruct
 }
 
 static GstFlowReturn gst_dmapipe_sink_pool_alloc_buffer(GstBufferPool *bpool, GstBuffer **out,
-							 GstBufferPoolAcquireParams *)
+							GstBufferPoolAcquireParams *)
 {
 	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(bpool);
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info));
@@ -141,14 +141,16 @@ static GstFlowReturn gst_dmapipe_sink_pool_alloc_buffer(GstBufferPool *bpool, Gs
 			std::lock_guard<std::mutex> l(s.lock);
 			if (!s.scanout)
 				throw Error("dmapipesink is not running: no display to allocate from");
-			BufferLayout layout = s.scanout->adjust(BufferLayout::contiguous(
-				*pf, GST_VIDEO_INFO_WIDTH(&pool->info), GST_VIDEO_INFO_HEIGHT(&pool->info)));
+			BufferLayout layout = s.scanout->adjust(
+				BufferLayout::contiguous(*pf, GST_VIDEO_INFO_WIDTH(&pool->info),
+							 GST_VIDEO_INFO_HEIGHT(&pool->info)));
 			db = s.scanout->allocate(layout);
 		}
 		*out = wrapDmaBuffer(pool->dmabufAllocator, *db);
-		GST_INFO_OBJECT(pool, "allocated %s %ux%u stride %u (%s dma-buf %" G_GUINT64_FORMAT ")",
-				 pf->name, db->width(), db->height(), db->planes()[0].stride,
-				 db->exporter().c_str(), db->id());
+		GST_INFO_OBJECT(pool,
+				"allocated %s %ux%u stride %u (%s dma-buf %" G_GUINT64_FORMAT ")",
+				pf->name, db->width(), db->height(), db->planes()[0].stride,
+				db->exporter().c_str(), db->id());
 	} catch (const Error &e) {
 		GST_ERROR_OBJECT(pool, "%s", e.what());
 		return GST_FLOW_ERROR;
@@ -222,8 +224,7 @@ static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValu
 	GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *value,
-					  GParamSpec *pspec)
+static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
 	GstDmapipeSink *self = DMAPIPE_SINK(object);
 	GST_OBJECT_LOCK(self);
@@ -261,13 +262,14 @@ static GstCaps *displayCaps(const KmsDisplay &display)
 	}
 	GstCaps *caps = gst_caps_new_empty();
 	if (gst_value_list_get_size(&list) > 0) {
-		GstStructure *s = gst_structure_new("video/x-raw", "width", GST_TYPE_INT_RANGE, 1, 8192,
-						    "height", GST_TYPE_INT_RANGE, 1, 8192, "framerate",
-						    GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, nullptr);
+		GstStructure *s =
+			gst_structure_new("video/x-raw", "width", GST_TYPE_INT_RANGE, 1, 8192,
+					  "height", GST_TYPE_INT_RANGE, 1, 8192, "framerate",
+					  GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, nullptr);
 		gst_structure_set_value(s, "format", &list);
-		gst_caps_append_structure_full(caps, gst_structure_copy(s),
-					       gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF,
-								     nullptr));
+		gst_caps_append_structure_full(
+			caps, gst_structure_copy(s),
+			gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF, nullptr));
 		gst_caps_append_structure(caps, s);
 	}
 	g_value_unset(&list);
@@ -356,8 +358,8 @@ static GstFlowReturn waitFlip(GstDmapipeSink *self, GstClockTime timeout, bool f
 				return GST_FLOW_FLUSHING;
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("poll on the display: %s", g_strerror(errno)),
-					  (nullptr));
+			GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+					  ("poll on the display: %s", g_strerror(errno)), (nullptr));
 			return GST_FLOW_ERROR;
 		}
 		if (ret == 0)
@@ -416,8 +418,10 @@ static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
 	}
 	p->configured = false;
 	p->haveInfo = false;
-	GST_INFO_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-			" of them copied", p->frames, p->copied);
+	GST_INFO_OBJECT(self,
+			"stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+			" of them copied",
+			p->frames, p->copied);
 	return TRUE;
 }
 
@@ -439,13 +443,14 @@ static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, co
 	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
 	Priv *p = self->priv;
 	if (!pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(info))) {
-		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("no scanout format for %" GST_PTR_FORMAT, caps),
-				  (nullptr));
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+				  ("no scanout format for %" GST_PTR_FORMAT, caps), (nullptr));
 		return FALSE;
 	}
-	if (p->haveInfo && (GST_VIDEO_INFO_FORMAT(info) != GST_VIDEO_INFO_FORMAT(&p->info) ||
-			    GST_VIDEO_INFO_WIDTH(info) != GST_VIDEO_INFO_WIDTH(&p->info) ||
-			    GST_VIDEO_INFO_HEIGHT(info) != GST_VIDEO_INFO_HEIGHT(&p->info))) {
+	if (p->haveInfo &&
+	    (GST_VIDEO_INFO_FORMAT(info) != GST_VIDEO_INFO_FORMAT(&p->info) ||
+	     GST_VIDEO_INFO_WIDTH(info) != GST_VIDEO_INFO_WIDTH(&p->info) ||
+	     GST_VIDEO_INFO_HEIGHT(info) != GST_VIDEO_INFO_HEIGHT(&p->info))) {
 		/* A new size or format: choose the layout again, new copy buffers. */
 		p->configured = false;
 		if (p->onScreenCopy < 0 && p->pendingCopy < 0) {
@@ -523,7 +528,8 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 		strides[i] = meta ? meta->stride[i] : GST_VIDEO_INFO_PLANE_STRIDE(&info, i);
 	}
 	GstMemory *first = gst_buffer_peek_memory(buf, 0);
-	auto *c = static_cast<Cached *>(gst_mini_object_get_qdata(GST_MINI_OBJECT(first), cacheQuark()));
+	auto *c = static_cast<Cached *>(
+		gst_mini_object_get_qdata(GST_MINI_OBJECT(first), cacheQuark()));
 	if (c && c->buffer && c->format == vf && c->width == w && c->height == h &&
 	    c->nplanes == nplanes && !memcmp(c->offsets, offsets, nplanes * sizeof(gsize)) &&
 	    !memcmp(c->strides, strides, nplanes * sizeof(gint))) {
@@ -542,8 +548,8 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 		guint idx, len;
 		gsize skip;
 		if (!gst_buffer_find_memory(buf, offsets[i], 1, &idx, &len, &skip))
-			throw Error("plane " + std::to_string(i) + " offset " + std::to_string(offsets[i]) +
-				    " is outside the buffer");
+			throw Error("plane " + std::to_string(i) + " offset " +
+				    std::to_string(offsets[i]) + " is outside the buffer");
 		GstMemory *mem = gst_buffer_peek_memory(buf, idx);
 		Plane pl;
 		pl.fd = UniqueFd(fcntl(gst_dmabuf_memory_get_fd(mem), F_DUPFD_CLOEXEC, 3));
@@ -555,7 +561,7 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 		planes.push_back(std::move(pl));
 	}
 	auto db = std::make_unique<DmaBuffer>(*pf, w, h, std::move(planes), std::string());
-	c = new Cached{};
+	c = new Cached {};
 	c->shared = p->shared;
 	c->format = vf;
 	c->width = w;
@@ -580,8 +586,8 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 	Priv *p = self->priv;
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&p->info));
 	uint32_t w = GST_VIDEO_INFO_WIDTH(&p->info), h = GST_VIDEO_INFO_HEIGHT(&p->info);
-	if (p->copies.empty() || p->copies[0]->format().drm != pf->drm || p->copies[0]->width() != w ||
-	    p->copies[0]->height() != h) {
+	if (p->copies.empty() || p->copies[0]->format().drm != pf->drm ||
+	    p->copies[0]->width() != w || p->copies[0]->height() != h) {
 		if (p->onScreenCopy >= 0 || p->pendingCopy >= 0)
 			throw Error("size changed while a copy is on screen");
 		p->copyMaps.clear();
@@ -593,8 +599,8 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 			p->copyMaps.emplace_back(p->copies.back()->planes()[0].fd.get(),
 						 p->copies.back()->dmabufSize(0), Access::Write);
 		}
-		GST_INFO_OBJECT(self, "3 scanout buffers from %s for copies: %s", alloc->name().c_str(),
-				layout.describe().c_str());
+		GST_INFO_OBJECT(self, "3 scanout buffers from %s for copies: %s",
+				alloc->name().c_str(), layout.describe().c_str());
 	}
 	int idx = 0;
 	while (idx == p->onScreenCopy || idx == p->pendingCopy)
@@ -608,11 +614,13 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 		uint8_t *base = p->copyMaps[idx].data();
 		for (unsigned pl = 0; pl < pf->planes; pl++) {
 			const Plane &d = dst.planes()[pl];
-			const uint8_t *src = static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, pl));
+			const uint8_t *src =
+				static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, pl));
 			gint sstride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, pl);
 			uint32_t bytes = pf->minStride(pl, w);
 			for (uint32_t y = 0; y < pf->planeHeight(pl, h); y++)
-				memcpy(base + d.offset + size_t(y) * d.stride, src + size_t(y) * sstride, bytes);
+				memcpy(base + d.offset + size_t(y) * d.stride,
+				       src + size_t(y) * sstride, bytes);
 		}
 	}
 	gst_video_frame_unmap(&frame);
@@ -641,22 +649,24 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 			if (!p->warnedCopy)
 				GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
 						    ("cannot scan out the dma-buf (%s): copying frames "
-						     "into scanout buffers", e.what()),
+						     "into scanout buffers",
+						     e.what()),
 						    (nullptr));
 			p->warnedCopy = true;
 			scan = nullptr;
 		}
 		if (!scan) {
 			if (!p->warnedCopy) {
-				GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
-						    ("copying system memory frames into scanout buffers"),
-						    ("input memory is %s, not dma-buf; offer "
-						     "video/x-raw(memory:DMABuf) or use our pool to avoid it",
-						     gst_buffer_n_memory(buf)
-							     ? gst_buffer_peek_memory(buf, 0)->allocator
-								       ? gst_buffer_peek_memory(buf, 0)->allocator->mem_type
-								       : "unknown"
-							     : "empty"));
+				GST_ELEMENT_WARNING(
+					self, RESOURCE, WRITE,
+					("copying system memory frames into scanout buffers"),
+					("input memory is %s, not dma-buf; offer "
+					 "video/x-raw(memory:DMABuf) or use our pool to avoid it",
+					 gst_buffer_n_memory(buf)
+						 ? gst_buffer_peek_memory(buf, 0)->allocator
+							 ? gst_buffer_peek_memory(buf, 0)->allocator->mem_type
+							 : "unknown"
+						 : "empty"));
 				p->warnedCopy = true;
 			}
 			copy = copyFrame(self, buf);
@@ -664,15 +674,16 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 		}
 		if (!p->configured) {
 			DisplayLayout l = p->display->configure(*scan);
-			GST_INFO_OBJECT(self, "layout %s", l.describe(scan->width(), scan->height()).c_str());
+			GST_INFO_OBJECT(self, "layout %s",
+					l.describe(scan->width(), scan->height()).c_str());
 			p->configured = true;
 		}
 		p->display->commit(*scan);
 		p->pending = copy < 0 ? gst_buffer_ref(buf) : nullptr;
 		p->pendingCopy = copy;
 		p->frames++;
-		GST_LOG_OBJECT(self, "committed %s dma-buf %" G_GUINT64_FORMAT, copy < 0 ? "input" : "copy",
-			       scan->id());
+		GST_LOG_OBJECT(self, "committed %s dma-buf %" G_GUINT64_FORMAT,
+			       copy < 0 ? "input" : "copy", scan->id());
 	} catch (const Error &e) {
 		GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
 		return GST_FLOW_ERROR;
@@ -733,8 +744,9 @@ static void gst_dmapipe_sink_class_init(GstDmapipeSinkClass *klass)
 		g_param_spec_string("driver-name", "Driver name",
 				    "KMS driver to use (cirrus, vkms, ...); empty = the first KMS "
 				    "device with a connected display",
-				    "", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-						    GST_PARAM_MUTABLE_READY)));
+				    "",
+				    GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						GST_PARAM_MUTABLE_READY)));
 	g_object_class_install_property(
 		gobject, PROP_CONNECTOR,
 		g_param_spec_string("connector", "Connector",

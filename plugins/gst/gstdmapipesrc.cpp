@@ -38,7 +38,8 @@ GType allocModeType()
 	static GType type = 0;
 	static const GEnumValue values[] = {
 		{ ALLOC_AUTO, "capbuf if /dev/dma_heap/capbuf exists, else v4l2", "auto" },
-		{ ALLOC_CAPBUF, "capbuf dma-heap buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "capbuf" },
+		{ ALLOC_CAPBUF, "capbuf dma-heap buffers imported into V4L2 (V4L2_MEMORY_DMABUF)",
+		  "capbuf" },
 		{ ALLOC_DUMB, "KMS dumb buffers imported into V4L2 (V4L2_MEMORY_DMABUF)", "dumb" },
 		{ ALLOC_V4L2,
 		  "the capture device's own buffers (V4L2_MEMORY_MMAP + VIDIOC_EXPBUF; "
@@ -56,10 +57,14 @@ GType allocModeType()
 const char *allocName(int mode)
 {
 	switch (mode) {
-	case ALLOC_CAPBUF: return "capbuf";
-	case ALLOC_DUMB: return "dumb";
-	case ALLOC_V4L2: return "v4l2";
-	default: return "auto";
+	case ALLOC_CAPBUF:
+		return "capbuf";
+	case ALLOC_DUMB:
+		return "dumb";
+	case ALLOC_V4L2:
+		return "v4l2";
+	default:
+		return "auto";
 	}
 }
 
@@ -194,8 +199,7 @@ static void gst_dmapipe_src_set_property(GObject *object, guint id, const GValue
 	GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_dmapipe_src_get_property(GObject *object, guint id, GValue *value,
-					 GParamSpec *pspec)
+static void gst_dmapipe_src_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
 	GstDmapipeSrc *self = DMAPIPE_SRC(object);
 	GST_OBJECT_LOCK(self);
@@ -238,8 +242,8 @@ static GstCaps *probeCaps(Source &cap)
 			} catch (const Error &) {
 			}
 			if (rates.empty()) {
-				gst_structure_set(s, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT,
-						  1, nullptr);
+				gst_structure_set(s, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1,
+						  G_MAXINT, 1, nullptr);
 			} else {
 				GValue list = G_VALUE_INIT;
 				g_value_init(&list, GST_TYPE_LIST);
@@ -356,11 +360,12 @@ static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
 				for (guint i = 0; i < gst_caps_get_size(caps); i++) {
 					GstStructure *s = gst_caps_get_structure(caps, i);
 					GstStructure *want = gst_structure_new(
-						"video/x-raw", "width", G_TYPE_INT, gint(cur.width), "height",
-						G_TYPE_INT, gint(cur.height), nullptr);
+						"video/x-raw", "width", G_TYPE_INT, gint(cur.width),
+						"height", G_TYPE_INT, gint(cur.height), nullptr);
 					if (pass == 0)
 						gst_structure_set(want, "format", G_TYPE_STRING,
-								  gst_video_format_to_string(vf), nullptr);
+								  gst_video_format_to_string(vf),
+								  nullptr);
 					bool match = gst_structure_can_intersect(s, want);
 					gst_structure_free(want);
 					if (!match)
@@ -370,10 +375,12 @@ static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
 					caps = one;
 					GstStructure *o = gst_caps_get_structure(caps, 0);
 					if (pass == 0)
-						gst_structure_fixate_field_string(o, "format",
-										  gst_video_format_to_string(vf));
-					gst_structure_fixate_field_nearest_int(o, "width", gint(cur.width));
-					gst_structure_fixate_field_nearest_int(o, "height", gint(cur.height));
+						gst_structure_fixate_field_string(
+							o, "format", gst_video_format_to_string(vf));
+					gst_structure_fixate_field_nearest_int(o, "width",
+									       gint(cur.width));
+					gst_structure_fixate_field_nearest_int(o, "height",
+									       gint(cur.height));
 					done = true;
 					break;
 				}
@@ -441,8 +448,9 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 	std::string allocatorName;
 	if (alloc == ALLOC_V4L2) {
 		shared->buffers = cap.exportBuffers(count);
-		allocatorName = cap.driver() + (dynamic_cast<V4l2Capture *>(&cap) ? " MMAP + EXPBUF"
-										   : " FrameBufferAllocator");
+		allocatorName = cap.driver() +
+			(dynamic_cast<V4l2Capture *>(&cap) ? " MMAP + EXPBUF"
+							   : " FrameBufferAllocator");
 	} else {
 		std::unique_ptr<Allocator> a;
 		BufferLayout layout;
@@ -450,7 +458,8 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 			a = makeHeapAllocator("capbuf");
 			std::vector<uint32_t> strides;
 			for (unsigned i = 0; i < pf->planes; i++)
-				strides.push_back(i ? pf->impliedStride(i, cf.strides[0]) : cf.strides[0]);
+				strides.push_back(i ? pf->impliedStride(i, cf.strides[0])
+						    : cf.strides[0]);
 			layout = BufferLayout::fromStrides(cf.format, w, h, strides,
 							   cf.sizes.empty() ? 0 : cf.sizes[0]);
 		} else {
@@ -459,8 +468,8 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 			cf = cap.setFormat(fourcc, w, h, { layout.planes[0].stride });
 			if (cf.strides[0] != layout.planes[0].stride)
 				throw Error(cap.path() + " does not take the dumb buffers' pitch " +
-					    std::to_string(layout.planes[0].stride) + " (it wants " +
-					    std::to_string(cf.strides[0]) + ")");
+					    std::to_string(layout.planes[0].stride) +
+					    " (it wants " + std::to_string(cf.strides[0]) + ")");
 			if (!cf.sizes.empty() && cf.sizes[0] > layout.sizes[0])
 				throw Error("dumb buffer of " + std::to_string(layout.sizes[0]) +
 					    " bytes < sizeimage " + std::to_string(cf.sizes[0]));
@@ -482,7 +491,8 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 			int fd = fcntl(gl.memoryFd[m], F_DUPFD_CLOEXEC, 3);
 			if (fd < 0)
 				throwErrno("dup(dma-buf)", b->exporter());
-			mems.push_back(gst_dmabuf_allocator_alloc(p->dmabufAllocator, fd, gl.memorySize[m]));
+			mems.push_back(gst_dmabuf_allocator_alloc(p->dmabufAllocator, fd,
+								  gl.memorySize[m]));
 		}
 		shared->memories.push_back(std::move(mems));
 		shared->layouts.push_back(gl);
@@ -529,7 +539,8 @@ static gboolean gst_dmapipe_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *qu
 	while (gst_query_get_n_allocation_pools(query) > 0)
 		gst_query_remove_nth_allocation_pool(query, 0);
 	if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr))
-		GST_INFO_OBJECT(bsrc, "downstream has no GstVideoMeta support; strides must be the default");
+		GST_INFO_OBJECT(
+			bsrc, "downstream has no GstVideoMeta support; strides must be the default");
 	return TRUE;
 }
 
@@ -541,10 +552,9 @@ static gboolean gst_dmapipe_src_query(GstBaseSrc *bsrc, GstQuery *query)
 		if (!p->configured)
 			return FALSE;
 		GstClockTime frame = GST_VIDEO_INFO_FPS_N(&p->info) > 0
-					     ? gst_util_uint64_scale_int(GST_SECOND,
-									 GST_VIDEO_INFO_FPS_D(&p->info),
-									 GST_VIDEO_INFO_FPS_N(&p->info))
-					     : 0;
+			? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&p->info),
+						    GST_VIDEO_INFO_FPS_N(&p->info))
+			: 0;
 		GST_OBJECT_LOCK(self);
 		guint count = p->bufferCount;
 		GST_OBJECT_UNLOCK(self);
@@ -586,7 +596,8 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 				throw Error(shared->error);
 			got = shared->cap->dequeue(frame, &bad);
 			if (got && bad) {
-				GST_DEBUG_OBJECT(self, "frame %u flagged as error, dropped", frame.sequence);
+				GST_DEBUG_OBJECT(self, "frame %u flagged as error, dropped",
+						 frame.sequence);
 				shared->cap->queue(frame.index);
 				continue;
 			}
@@ -602,8 +613,9 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 				return GST_FLOW_FLUSHING;
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			GST_ELEMENT_ERROR(self, RESOURCE, READ, ("poll on the capture device: %s",
-								  g_strerror(errno)), (nullptr));
+			GST_ELEMENT_ERROR(self, RESOURCE, READ,
+					  ("poll on the capture device: %s", g_strerror(errno)),
+					  (nullptr));
 			return GST_FLOW_ERROR;
 		}
 		if (gst_poll_fd_has_error(p->poll, &p->pollFd)) {
@@ -611,7 +623,8 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 			std::lock_guard<std::mutex> l(shared->lock);
 			if (shared->cap->queuedCount() > 0 || !shared->cap->streaming()) {
 				GST_ELEMENT_ERROR(self, RESOURCE, READ,
-						  ("the capture device reported an error (poll)"), (nullptr));
+						  ("the capture device reported an error (poll)"),
+						  (nullptr));
 				return GST_FLOW_ERROR;
 			}
 			g_usleep(1000);
@@ -624,14 +637,15 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 		gst_buffer_append_memory(buf, gst_memory_ref(m));
 	const DmaBuffer &db = *shared->buffers[i];
 	const GstLayout &gl = shared->layouts[i];
-	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&p->info),
-				       db.width(), db.height(), guint(db.planes().size()),
-				       const_cast<gsize *>(gl.offsets), const_cast<gint *>(gl.strides));
+	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE,
+				       GST_VIDEO_INFO_FORMAT(&p->info), db.width(), db.height(),
+				       guint(db.planes().size()), const_cast<gsize *>(gl.offsets),
+				       const_cast<gint *>(gl.strides));
 	{
 		std::lock_guard<std::mutex> l(shared->lock);
 		shared->outstanding[i] = true;
 	}
-	gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), releaseQuark(), new Release{ shared, i },
+	gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), releaseQuark(), new Release { shared, i },
 				  releaseNotify);
 
 	/* Running time of the capture: now on the pipeline clock minus the age of the frame. */
@@ -641,7 +655,8 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 		GstClockTime now = gst_clock_get_time(clock);
 		gst_object_unref(clock);
 		uint64_t mono = monotonicNs();
-		GstClockTime age = frame.timestampNs && mono > frame.timestampNs ? mono - frame.timestampNs : 0;
+		GstClockTime age =
+			frame.timestampNs && mono > frame.timestampNs ? mono - frame.timestampNs : 0;
 		if (now > base + age)
 			GST_BUFFER_PTS(buf) = now - base - age;
 		else
@@ -653,8 +668,8 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 	GST_BUFFER_OFFSET(buf) = frame.sequence;
 	GST_BUFFER_OFFSET_END(buf) = frame.sequence + 1;
 	p->frames++;
-	GST_LOG_OBJECT(self, "frame %u in buffer %u (dma-buf %" G_GUINT64_FORMAT ")", frame.sequence,
-		       i, db.id());
+	GST_LOG_OBJECT(self, "frame %u in buffer %u (dma-buf %" G_GUINT64_FORMAT ")",
+		       frame.sequence, i, db.id());
 	*out = buf;
 	return GST_FLOW_OK;
 }
@@ -681,7 +696,8 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 	GstBaseSrcClass *basesrc = GST_BASE_SRC_CLASS(klass);
 	GstPushSrcClass *pushsrc = GST_PUSH_SRC_CLASS(klass);
 
-	GST_DEBUG_CATEGORY_INIT(dmapipesrc_debug, "dmapipesrc", 0, "dmapipe V4L2/libcamera dma-buf source");
+	GST_DEBUG_CATEGORY_INIT(dmapipesrc_debug, "dmapipesrc", 0,
+				"dmapipe V4L2/libcamera dma-buf source");
 
 	gobject->set_property = gst_dmapipe_src_set_property;
 	gobject->get_property = gst_dmapipe_src_get_property;
@@ -695,12 +711,13 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 				    "camera: libcamera:ID (the id `cam -l` prints in parentheses), "
 				    "libcamera:N (0-based index; `cam -l` counts from 1) or "
 				    "libcamera:TEXT (the one camera whose id contains TEXT)",
-				    "", GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-						    GST_PARAM_MUTABLE_READY)));
+				    "",
+				    GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						GST_PARAM_MUTABLE_READY)));
 	g_object_class_install_property(
 		gobject, PROP_ALLOC,
-		g_param_spec_enum("alloc", "Allocation",
-				  "Who allocates the capture dma-bufs", allocModeType(), ALLOC_AUTO,
+		g_param_spec_enum("alloc", "Allocation", "Who allocates the capture dma-bufs",
+				  allocModeType(), ALLOC_AUTO,
 				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
 					      GST_PARAM_MUTABLE_READY)));
 	g_object_class_install_property(

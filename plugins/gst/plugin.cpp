@@ -5,9 +5,12 @@
 static gboolean plugin_init(GstPlugin *plugin)
 {
 	return gst_element_register(plugin, "dmapipesrc", GST_RANK_NONE, gst_dmapipe_src_get_type()) &&
-	       gst_element_register(plugin, "dmapipesink", GST_RANK_NONE, gst_dmapipe_sink_get_type()) &&
-	       gst_element_register(plugin, "dmapipeconvert", GST_RANK_NONE, gst_dmapipe_convert_get_type()) &&
-	       gst_element_register(plugin, "dmapipeoverlay", GST_RANK_NONE, gst_dmapipe_overlay_get_type());
+		gst_element_register(plugin, "dmapipesink", GST_RANK_NONE,
+				     gst_dmapipe_sink_get_type()) &&
+		gst_element_register(plugin, "dmapipeconvert", GST_RANK_NONE,
+				     gst_dmapipe_convert_get_type()) &&
+		gst_element_register(plugin, "dmapipeoverlay", GST_RANK_NONE,
+				     gst_dmapipe_overlay_get_type());
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, dmapipe,

@@ -14,11 +14,9 @@
 
 #include <dmapipe/error.h>
 
-namespace dmapipe::gst
-{
+namespace dmapipe::gst {
 
-namespace
-{
+namespace {
 
 /* One cache entry per access: a memory may be read by one element and written by another. */
 GQuark cacheQuark(Access access)
@@ -210,8 +208,7 @@ std::string peerFormats(GstPad *pad)
 	std::vector<std::string> names;
 	bool any = false;
 	for (guint i = 0; caps && i < gst_caps_get_size(caps); i++) {
-		const GValue *v =
-			gst_structure_get_value(gst_caps_get_structure(caps, i), "format");
+		const GValue *v = gst_structure_get_value(gst_caps_get_structure(caps, i), "format");
 		std::vector<const gchar *> here;
 		if (!v)
 			any = true;

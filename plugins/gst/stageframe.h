@@ -21,8 +21,7 @@
 #include <dmapipe/cpu_access.h>
 #include <dmapipe/pipeline.h>
 
-namespace dmapipe::gst
-{
+namespace dmapipe::gst {
 
 /* A GstBuffer of dma-buf memories as a stage sees it (cached on its first GstMemory). */
 struct StageBuffer {

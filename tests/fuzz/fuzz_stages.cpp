@@ -11,12 +11,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    std::string s(reinterpret_cast<const char *>(data), size);
-    try {
-        auto stages = dmapipe::makeStages(s);
-        if (stages.empty())
-            __builtin_trap();
-    } catch (const dmapipe::Error &) {
-    }
-    return 0;
+	std::string s(reinterpret_cast<const char *>(data), size);
+	try {
+		auto stages = dmapipe::makeStages(s);
+		if (stages.empty())
+			__builtin_trap();
+	} catch (const dmapipe::Error &) {
+	}
+	return 0;
 }

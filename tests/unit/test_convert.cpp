@@ -90,7 +90,7 @@ struct Frame {
 
 	std::array<ConstPlane, 2> planes() const
 	{
-		return { ConstPlane{ p0.data(), stride0 }, ConstPlane{ p1.data(), stride1 } };
+		return { ConstPlane { p0.data(), stride0 }, ConstPlane { p1.data(), stride1 } };
 	}
 	unsigned numPlanes() const { return fourcc == DRM_FORMAT_NV12 ? 2 : 1; }
 };
@@ -150,12 +150,18 @@ Frame makeFrame(uint32_t fourcc, uint32_t width, uint32_t height, YF yAt, UVF uv
 const char *fourccName(uint32_t f)
 {
 	switch (f) {
-	case DRM_FORMAT_YUYV: return "YUYV";
-	case DRM_FORMAT_UYVY: return "UYVY";
-	case DRM_FORMAT_NV12: return "NV12";
-	case DRM_FORMAT_RGB888: return "RGB888";
-	case DRM_FORMAT_BGR888: return "BGR888";
-	default: return "?";
+	case DRM_FORMAT_YUYV:
+		return "YUYV";
+	case DRM_FORMAT_UYVY:
+		return "UYVY";
+	case DRM_FORMAT_NV12:
+		return "NV12";
+	case DRM_FORMAT_RGB888:
+		return "RGB888";
+	case DRM_FORMAT_BGR888:
+		return "BGR888";
+	default:
+		return "?";
 	}
 }
 
@@ -165,7 +171,9 @@ const uint32_t kFormats[] = { DRM_FORMAT_YUYV, DRM_FORMAT_UYVY, DRM_FORMAT_NV12 
 
 /* ------------------------------------------------------------------------- */
 
-class Exhaustive : public ::testing::TestWithParam<Combo> {};
+class Exhaustive : public ::testing::TestWithParam<Combo>
+{
+};
 
 /*
  * Every (Y, Cb, Cr): frames of width 256 (128 pairs, Y = 0..255 along the
@@ -180,7 +188,8 @@ TEST_P(Exhaustive, AllTriplesMatchReference)
 	for (int U = 0; U < 256; U++)
 		for (int V = 0; V < 256; V++)
 			for (int Y = 0; Y < 256; Y++)
-				ref[(size_t(U) << 16) | (V << 8) | Y] = reference(c.enc, c.range, Y, U, V);
+				ref[(size_t(U) << 16) | (V << 8) | Y] =
+					reference(c.enc, c.range, Y, U, V);
 
 	for (uint32_t fourcc : kFormats) {
 		const bool nv12 = fourcc == DRM_FORMAT_NV12;
@@ -209,16 +218,20 @@ TEST_P(Exhaustive, AllTriplesMatchReference)
 				const uint8_t *px = &dst[size_t(r - r0) * W * 4];
 				for (uint32_t x = 0; x < W; x++, px += 4) {
 					const Bgr &e = ref[(size_t(uv) << 8) | x];
-					const int dev = std::max({ std::abs(px[0] - e.b), std::abs(px[1] - e.g),
+					const int dev = std::max({ std::abs(px[0] - e.b),
+								   std::abs(px[1] - e.g),
 								   std::abs(px[2] - e.r) });
 					if (dev || px[3] != 0xff) {
 						if (mismatches < 5)
-							ADD_FAILURE() << fourccName(fourcc) << " Y=" << x
-								      << " Cb=" << (uv >> 8) << " Cr=" << (uv & 255)
-								      << " got " << int(px[2]) << "," << int(px[1])
-								      << "," << int(px[0]) << "," << int(px[3])
-								      << " want " << int(e.r) << "," << int(e.g)
-								      << "," << int(e.b);
+							ADD_FAILURE()
+								<< fourccName(fourcc) << " Y=" << x
+								<< " Cb=" << (uv >> 8)
+								<< " Cr=" << (uv & 255) << " got "
+								<< int(px[2]) << "," << int(px[1])
+								<< "," << int(px[0]) << ","
+								<< int(px[3]) << " want "
+								<< int(e.r) << "," << int(e.g)
+								<< "," << int(e.b);
 						mismatches++;
 						maxDev = std::max(maxDev, dev);
 					}
@@ -230,7 +243,9 @@ TEST_P(Exhaustive, AllTriplesMatchReference)
 }
 
 INSTANTIATE_TEST_SUITE_P(Convert, Exhaustive, ::testing::ValuesIn(kCombos),
-			 [](const ::testing::TestParamInfo<Combo> &i) { return std::string(i.param.name); });
+			 [](const ::testing::TestParamInfo<Combo> &i) {
+				 return std::string(i.param.name);
+			 });
 
 /* ------------------------------------------------------------------------- */
 
@@ -248,9 +263,11 @@ Frame randomFrame(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t see
 			b = uint8_t(rng());
 	const uint32_t pairs = (width + 1) / 2;
 	return makeFrame(
-		fourcc, width, height, [&](uint32_t x, uint32_t row) { return ys[size_t(row) * width + x]; },
+		fourcc, width, height,
+		[&](uint32_t x, uint32_t row) { return ys[size_t(row) * width + x]; },
 		[&](uint32_t i, uint32_t row) {
-			return std::make_pair(us[size_t(row) * pairs + i], vs[size_t(row) * pairs + i]);
+			return std::make_pair(us[size_t(row) * pairs + i],
+					      vs[size_t(row) * pairs + i]);
 		},
 		pad0, pad1);
 }
@@ -299,31 +316,44 @@ TEST(Convert, StridesPaddingOddWidths)
 			for (uint32_t height : { 1u, 2u, 5u })
 				for (uint32_t dpad : { 0u, 4u, 7u }) {
 					const Combo &c = kCombos[(width + height + dpad) % 4];
-					Frame f = randomFrame(fourcc, width, height, width * 131 + height, 13, 5);
+					Frame f = randomFrame(fourcc, width, height,
+							      width * 131 + height, 13, 5);
 					auto planes = f.planes();
 					const uint32_t dstStride = width * 4 + dpad;
 					const size_t slack = 64;
-					std::vector<uint8_t> dst(size_t(dstStride) * height + slack, canary);
-					convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), dst.data(),
-							  dstStride, width, height, c.enc, c.range, 0, height);
-					SCOPED_TRACE(std::string(fourccName(fourcc)) + " " + std::to_string(width) +
-						     "x" + std::to_string(height) + " dpad " + std::to_string(dpad));
+					std::vector<uint8_t> dst(size_t(dstStride) * height + slack,
+								 canary);
+					convertToXrgb8888(fourcc, planes.data(), f.numPlanes(),
+							  dst.data(), dstStride, width, height,
+							  c.enc, c.range, 0, height);
+					SCOPED_TRACE(std::string(fourccName(fourcc)) + " " +
+						     std::to_string(width) + "x" +
+						     std::to_string(height) + " dpad " +
+						     std::to_string(dpad));
 					for (uint32_t row = 0; row < height; row++) {
 						const uint8_t *l = &dst[size_t(row) * dstStride];
 						for (uint32_t x = 0; x < width; x++) {
 							int Y, U, V;
 							sample(f, x, row, &Y, &U, &V);
-							const Bgr e = reference(c.enc, c.range, Y, U, V);
-							ASSERT_EQ(l[4 * x + 0], e.b) << x << "," << row;
-							ASSERT_EQ(l[4 * x + 1], e.g) << x << "," << row;
-							ASSERT_EQ(l[4 * x + 2], e.r) << x << "," << row;
-							ASSERT_EQ(l[4 * x + 3], 0xff) << x << "," << row;
+							const Bgr e =
+								reference(c.enc, c.range, Y, U, V);
+							ASSERT_EQ(l[4 * x + 0], e.b)
+								<< x << "," << row;
+							ASSERT_EQ(l[4 * x + 1], e.g)
+								<< x << "," << row;
+							ASSERT_EQ(l[4 * x + 2], e.r)
+								<< x << "," << row;
+							ASSERT_EQ(l[4 * x + 3], 0xff)
+								<< x << "," << row;
 						}
 						for (uint32_t b = width * 4; b < dstStride; b++)
-							ASSERT_EQ(l[b], canary) << "padding written, row " << row;
+							ASSERT_EQ(l[b], canary)
+								<< "padding written, row " << row;
 					}
-					for (size_t b = size_t(dstStride) * height; b < dst.size(); b++)
-						ASSERT_EQ(dst[b], canary) << "wrote past the last row";
+					for (size_t b = size_t(dstStride) * height; b < dst.size();
+					     b++)
+						ASSERT_EQ(dst[b], canary)
+							<< "wrote past the last row";
 				}
 }
 
@@ -338,32 +368,33 @@ TEST(Convert, RowRangesCompose)
 			const uint32_t stride = W * 4 + 12;
 			std::vector<uint8_t> whole(size_t(stride) * H, 0), parts(whole.size(), 0),
 				three(whole.size(), 0);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), whole.data(), stride, W, H,
-					  c.enc, c.range, 0, H);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), parts.data(), stride, W, H,
-					  c.enc, c.range, 0, 18);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), parts.data(), stride, W, H,
-					  c.enc, c.range, 18, H);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), whole.data(),
+					  stride, W, H, c.enc, c.range, 0, H);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), parts.data(),
+					  stride, W, H, c.enc, c.range, 0, 18);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), parts.data(),
+					  stride, W, H, c.enc, c.range, 18, H);
 			EXPECT_EQ(whole, parts) << fourccName(fourcc) << " " << c.name;
 
 			/* Odd boundaries are fine too (each row only reads its own chroma row). */
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(), stride, W, H,
-					  c.enc, c.range, 0, 5);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(), stride, W, H,
-					  c.enc, c.range, 5, 20);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(), stride, W, H,
-					  c.enc, c.range, 20, H + 100);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(),
+					  stride, W, H, c.enc, c.range, 0, 5);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(),
+					  stride, W, H, c.enc, c.range, 5, 20);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), three.data(),
+					  stride, W, H, c.enc, c.range, 20, H + 100);
 			EXPECT_EQ(whole, three) << fourccName(fourcc) << " " << c.name;
 
 			/* Empty / inverted ranges write nothing. */
 			std::vector<uint8_t> none(whole.size(), 0x11);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride, W, H,
-					  c.enc, c.range, 10, 10);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride, W, H,
-					  c.enc, c.range, 20, 10);
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride, W, H,
-					  c.enc, c.range, H, H + 4);
-			EXPECT_TRUE(std::all_of(none.begin(), none.end(), [](uint8_t b) { return b == 0x11; }));
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride,
+					  W, H, c.enc, c.range, 10, 10);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride,
+					  W, H, c.enc, c.range, 20, 10);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), none.data(), stride,
+					  W, H, c.enc, c.range, H, H + 4);
+			EXPECT_TRUE(std::all_of(none.begin(), none.end(),
+						[](uint8_t b) { return b == 0x11; }));
 		}
 }
 
@@ -394,7 +425,7 @@ TEST(Convert, Rgb24KnownBytes)
 	const uint8_t bgr888[6] = { R, G, B, 0x01, 0x02, 0x03 };
 	for (const Combo &c : kCombos) {
 		uint8_t out[8];
-		ConstPlane p{ rgb888, 6 };
+		ConstPlane p { rgb888, 6 };
 		convertToXrgb8888(DRM_FORMAT_RGB888, &p, 1, out, 8, 2, 1, c.enc, c.range, 0, 1);
 		const uint8_t want[8] = { B, G, R, 0xff, 0x01, 0x02, 0x03, 0xff };
 		EXPECT_EQ(0, std::memcmp(out, want, 8)) << "RGB888 " << c.name;
@@ -416,7 +447,8 @@ TEST(Convert, Rgb24StridesOddWidths)
 	const uint8_t canary = 0xab;
 	std::mt19937 rng(42);
 	for (uint32_t fourcc : { DRM_FORMAT_RGB888, DRM_FORMAT_BGR888 })
-		for (uint32_t width : { 1u, 2u, 3u, 5u, 7u, 15u, 16u, 17u, 31u, 33u, 63u, 64u, 65u, 101u })
+		for (uint32_t width :
+		     { 1u, 2u, 3u, 5u, 7u, 15u, 16u, 17u, 31u, 33u, 63u, 64u, 65u, 101u })
 			for (uint32_t height : { 1u, 3u, 6u })
 				for (uint32_t spad : { 0u, 1u, 5u })
 					for (uint32_t dpad : { 0u, 4u, 7u }) {
@@ -425,35 +457,56 @@ TEST(Convert, Rgb24StridesOddWidths)
 						std::vector<uint8_t> src(size_t(srcStride) * height);
 						for (auto &b : src)
 							b = uint8_t(rng());
-						ConstPlane p{ src.data(), srcStride };
-						std::vector<uint8_t> dst(size_t(dstStride) * height + 64, canary);
+						ConstPlane p { src.data(), srcStride };
+						std::vector<uint8_t> dst(
+							size_t(dstStride) * height + 64, canary);
 						/* Two ranges, split on an odd row where there is one. */
-						const uint32_t mid = height / 2 + (height > 2 ? 1 : 0);
-						convertToXrgb8888(fourcc, &p, 1, dst.data(), dstStride, width, height,
-								  YuvEncoding::BT709, YuvRange::Full, 0, mid);
-						convertToXrgb8888(fourcc, &p, 1, dst.data(), dstStride, width, height,
-								  YuvEncoding::BT601, YuvRange::Limited, mid, height);
-						SCOPED_TRACE(std::string(fourccName(fourcc)) + " " + std::to_string(width) +
-							     "x" + std::to_string(height) + " spad " + std::to_string(spad) +
-							     " dpad " + std::to_string(dpad));
+						const uint32_t mid =
+							height / 2 + (height > 2 ? 1 : 0);
+						convertToXrgb8888(fourcc, &p, 1, dst.data(),
+								  dstStride, width, height,
+								  YuvEncoding::BT709,
+								  YuvRange::Full, 0, mid);
+						convertToXrgb8888(fourcc, &p, 1, dst.data(),
+								  dstStride, width, height,
+								  YuvEncoding::BT601,
+								  YuvRange::Limited, mid, height);
+						SCOPED_TRACE(std::string(fourccName(fourcc)) + " " +
+							     std::to_string(width) + "x" +
+							     std::to_string(height) + " spad " +
+							     std::to_string(spad) + " dpad " +
+							     std::to_string(dpad));
 						const bool bgrBytes = fourcc == DRM_FORMAT_RGB888;
 						for (uint32_t row = 0; row < height; row++) {
-							const uint8_t *s = &src[size_t(row) * srcStride];
-							const uint8_t *d = &dst[size_t(row) * dstStride];
+							const uint8_t *s =
+								&src[size_t(row) * srcStride];
+							const uint8_t *d =
+								&dst[size_t(row) * dstStride];
 							for (uint32_t x = 0; x < width; x++) {
 								const uint8_t *px = s + 3 * x;
-								const uint8_t r = bgrBytes ? px[2] : px[0];
-								const uint8_t b = bgrBytes ? px[0] : px[2];
-								ASSERT_EQ(d[4 * x + 0], b) << x << "," << row;
-								ASSERT_EQ(d[4 * x + 1], px[1]) << x << "," << row;
-								ASSERT_EQ(d[4 * x + 2], r) << x << "," << row;
-								ASSERT_EQ(d[4 * x + 3], 0xff) << x << "," << row;
+								const uint8_t r =
+									bgrBytes ? px[2] : px[0];
+								const uint8_t b =
+									bgrBytes ? px[0] : px[2];
+								ASSERT_EQ(d[4 * x + 0], b)
+									<< x << "," << row;
+								ASSERT_EQ(d[4 * x + 1], px[1])
+									<< x << "," << row;
+								ASSERT_EQ(d[4 * x + 2], r)
+									<< x << "," << row;
+								ASSERT_EQ(d[4 * x + 3], 0xff)
+									<< x << "," << row;
 							}
-							for (uint32_t b = width * 4; b < dstStride; b++)
-								ASSERT_EQ(d[b], canary) << "padding written, row " << row;
+							for (uint32_t b = width * 4; b < dstStride;
+							     b++)
+								ASSERT_EQ(d[b], canary)
+									<< "padding written, row "
+									<< row;
 						}
-						for (size_t b = size_t(dstStride) * height; b < dst.size(); b++)
-							ASSERT_EQ(dst[b], canary) << "wrote past the last row";
+						for (size_t b = size_t(dstStride) * height;
+						     b < dst.size(); b++)
+							ASSERT_EQ(dst[b], canary)
+								<< "wrote past the last row";
 					}
 }
 
@@ -530,16 +583,24 @@ TEST(Convert, YuvParamsFromV4l2)
 		/* Explicit values override the colorspace. */
 		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_709, V4L2_QUANTIZATION_FULL_RANGE, false,
 		  YuvEncoding::BT709, YuvRange::Full },
-		{ V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_601, 0, false, YuvEncoding::BT601, YuvRange::Limited },
+		{ V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_601, 0, false, YuvEncoding::BT601,
+		  YuvRange::Limited },
 		{ V4L2_COLORSPACE_JPEG, V4L2_YCBCR_ENC_601, V4L2_QUANTIZATION_LIM_RANGE, false,
 		  YuvEncoding::BT601, YuvRange::Limited },
-		{ V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_XV709, 0, false, YuvEncoding::BT709, YuvRange::Limited },
-		{ V4L2_COLORSPACE_SMPTE170M, V4L2_YCBCR_ENC_XV601, 0, false, YuvEncoding::BT601, YuvRange::Limited },
-		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SYCC, 0, false, YuvEncoding::BT601, YuvRange::Limited },
-		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_BT2020, 0, false, YuvEncoding::BT709, YuvRange::Limited },
-		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SMPTE240M, 0, false, YuvEncoding::BT709, YuvRange::Limited },
-		{ V4L2_COLORSPACE_REC709, 0, V4L2_QUANTIZATION_FULL_RANGE, true, YuvEncoding::BT601, YuvRange::Full },
-		{ V4L2_COLORSPACE_SRGB, 0, V4L2_QUANTIZATION_LIM_RANGE, true, YuvEncoding::BT601, YuvRange::Limited },
+		{ V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_XV709, 0, false, YuvEncoding::BT709,
+		  YuvRange::Limited },
+		{ V4L2_COLORSPACE_SMPTE170M, V4L2_YCBCR_ENC_XV601, 0, false, YuvEncoding::BT601,
+		  YuvRange::Limited },
+		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SYCC, 0, false, YuvEncoding::BT601,
+		  YuvRange::Limited },
+		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_BT2020, 0, false, YuvEncoding::BT709,
+		  YuvRange::Limited },
+		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SMPTE240M, 0, false, YuvEncoding::BT709,
+		  YuvRange::Limited },
+		{ V4L2_COLORSPACE_REC709, 0, V4L2_QUANTIZATION_FULL_RANGE, true, YuvEncoding::BT601,
+		  YuvRange::Full },
+		{ V4L2_COLORSPACE_SRGB, 0, V4L2_QUANTIZATION_LIM_RANGE, true, YuvEncoding::BT601,
+		  YuvRange::Limited },
 		/* Unknown values act as DEFAULT. */
 		{ V4L2_COLORSPACE_REC709, 99, 77, false, YuvEncoding::BT709, YuvRange::Limited },
 		{ V4L2_COLORSPACE_JPEG, 99, 77, false, YuvEncoding::BT601, YuvRange::Full },
@@ -548,8 +609,10 @@ TEST(Convert, YuvParamsFromV4l2)
 		YuvEncoding e = YuvEncoding::BT709;
 		YuvRange r = YuvRange::Full;
 		yuvParamsFromV4l2(c.cs, c.enc, c.quant, c.rgb, &e, &r);
-		EXPECT_EQ(int(e), int(c.e)) << "cs " << c.cs << " enc " << c.enc << " q " << c.quant << " rgb " << c.rgb;
-		EXPECT_EQ(int(r), int(c.r)) << "cs " << c.cs << " enc " << c.enc << " q " << c.quant << " rgb " << c.rgb;
+		EXPECT_EQ(int(e), int(c.e)) << "cs " << c.cs << " enc " << c.enc << " q " << c.quant
+					    << " rgb " << c.rgb;
+		EXPECT_EQ(int(r), int(c.r)) << "cs " << c.cs << " enc " << c.enc << " q " << c.quant
+					    << " rgb " << c.rgb;
 	}
 	/* Null outputs are allowed. */
 	yuvParamsFromV4l2(0, 0, 0, false, nullptr, nullptr);
@@ -591,7 +654,9 @@ Bgr gstModel(YuvEncoding enc, YuvRange range, int Y, int U, int V)
 	const int p5 = int(std::rint(-256 * kr * 2 * (1 - kr) / kg * cs));
 	auto splat = [](int x) { return int(int16_t(uint16_t((x - 128) & 0xff) * 257)); };
 	auto mulhsw = [](int a, int b) { return int(int16_t((a * b) >> 16)); };
-	auto out = [](int w) { return uint8_t(std::min(127, std::max(-128, int(int16_t(w)))) + 128); };
+	auto out = [](int w) {
+		return uint8_t(std::min(127, std::max(-128, int(int16_t(w)))) + 128);
+	};
 	const int wy = mulhsw(splat(Y), p1), wu = splat(U), wv = splat(V);
 	return { out(wy + mulhsw(wu, p3)), out(wy + mulhsw(wu, p4) + mulhsw(wv, p5)),
 		 out(wy + mulhsw(wv, p2)) };
@@ -621,16 +686,20 @@ TEST(Convert, GstModelBound)
 				for (int Y = 0; Y < 256; Y++) {
 					const Bgr m = gstModel(c.enc, c.range, Y, U, V);
 					const Bgr r = reference(c.enc, c.range, Y, U, V);
-					const int d = std::max({ std::abs(m.b - r.b), std::abs(m.g - r.g),
-								 std::abs(m.r - r.r) });
+					const int d =
+						std::max({ std::abs(m.b - r.b), std::abs(m.g - r.g),
+							   std::abs(m.r - r.r) });
 					hist[d]++;
 					maxDev = std::max(maxDev, d);
 				}
-		std::printf("[ gstmodel ] %-13s max |d| over all 2^24 inputs %d (pixels with max channel |d| 0:%.1f%% 1:%.1f%% 2:%.1f%% 3:%.1f%% >3:%.2f%%)\n",
-			    c.name, maxDev, 100.0 * hist[0] / (1 << 24), 100.0 * hist[1] / (1 << 24),
-			    100.0 * hist[2] / (1 << 24), 100.0 * hist[3] / (1 << 24),
-			    100.0 * (double((1 << 24) - hist[0] - hist[1] - hist[2] - hist[3])) / (1 << 24));
-		EXPECT_EQ(maxDev, c.range == YuvRange::Full ? kGstMaxDevFull : kGstMaxDevLimited) << c.name;
+		std::printf(
+			"[ gstmodel ] %-13s max |d| over all 2^24 inputs %d (pixels with max channel |d| 0:%.1f%% 1:%.1f%% 2:%.1f%% 3:%.1f%% >3:%.2f%%)\n",
+			c.name, maxDev, 100.0 * hist[0] / (1 << 24), 100.0 * hist[1] / (1 << 24),
+			100.0 * hist[2] / (1 << 24), 100.0 * hist[3] / (1 << 24),
+			100.0 * (double((1 << 24) - hist[0] - hist[1] - hist[2] - hist[3])) /
+				(1 << 24));
+		EXPECT_EQ(maxDev, c.range == YuvRange::Full ? kGstMaxDevFull : kGstMaxDevLimited)
+			<< c.name;
 	}
 }
 
@@ -681,25 +750,27 @@ TEST(Convert, GstVideoconvert)
 				o.write(reinterpret_cast<const char *>(f.p1.data()), f.p1.size());
 			}
 			const char *gstFormat = fourcc == DRM_FORMAT_YUYV ? "yuy2"
-					      : fourcc == DRM_FORMAT_UYVY ? "uyvy" : "nv12";
+				: fourcc == DRM_FORMAT_UYVY               ? "uyvy"
+									  : "nv12";
 			/* range:matrix:transfer:primaries; range 1 = 0-255, 2 = 16-235; matrix 3 = BT709, 4 = BT601. */
 			const std::string colorimetry =
 				std::string(c.range == YuvRange::Full ? "1" : "2") + ":" +
 				(c.enc == YuvEncoding::BT709 ? "3" : "4") + ":0:0";
-			const std::string cmd =
-				"gst-launch-1.0 -q filesrc location=" + in +
-				" ! rawvideoparse format=" + gstFormat + " width=" + std::to_string(W) +
-				" height=" + std::to_string(H) + " colorimetry=" + colorimetry +
+			const std::string cmd = "gst-launch-1.0 -q filesrc location=" + in +
+				" ! rawvideoparse format=" + gstFormat +
+				" width=" + std::to_string(W) + " height=" + std::to_string(H) +
+				" colorimetry=" + colorimetry +
 				" ! videoconvert dither=none chroma-mode=none matrix-mode=full n-threads=1"
-				" ! video/x-raw,format=BGRx ! filesink location=" + out + " >/dev/null 2>&1";
+				" ! video/x-raw,format=BGRx ! filesink location=" +
+				out + " >/dev/null 2>&1";
 			ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 			std::vector<uint8_t> gst = readFile(out);
 			ASSERT_EQ(gst.size(), size_t(W) * H * 4) << cmd;
 
 			std::vector<uint8_t> ours(gst.size());
 			auto planes = f.planes();
-			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), ours.data(), W * 4, W, H,
-					  c.enc, c.range, 0, H);
+			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), ours.data(), W * 4,
+					  W, H, c.enc, c.range, 0, H);
 
 			int hist[256] = {};
 			int maxDev = 0;
@@ -722,10 +793,11 @@ TEST(Convert, GstVideoconvert)
 						n++;
 					}
 				}
-			std::printf("[ gst      ] %s %-13s max %d mean |d| %.4f mean d %+.4f exact %.2f%% |d|=1 %.2f%% |d|=2 %.2f%% |d|>2 %.3f%%, model mismatches %zu\n",
-				    fourccName(fourcc), c.name, maxDev, sum / n, signedSum / n,
-				    100.0 * hist[0] / n, 100.0 * hist[1] / n, 100.0 * hist[2] / n,
-				    100.0 * (n - hist[0] - hist[1] - hist[2]) / n, modelMismatch);
+			std::printf(
+				"[ gst      ] %s %-13s max %d mean |d| %.4f mean d %+.4f exact %.2f%% |d|=1 %.2f%% |d|=2 %.2f%% |d|>2 %.3f%%, model mismatches %zu\n",
+				fourccName(fourcc), c.name, maxDev, sum / n, signedSum / n,
+				100.0 * hist[0] / n, 100.0 * hist[1] / n, 100.0 * hist[2] / n,
+				100.0 * (n - hist[0] - hist[1] - hist[2]) / n, modelMismatch);
 			const bool full = c.range == YuvRange::Full;
 			EXPECT_LE(maxDev, full ? kGstMaxDevFull : kGstMaxDevLimited)
 				<< fourccName(fourcc) << " " << c.name;

@@ -13,7 +13,7 @@ TEST(Layout, ListedModeOfTheFrameSizeComesFirst)
 	std::vector<ModeSize> modes = { { 1024, 768, true }, { 800, 600 }, { 640, 480 } };
 	auto c = layoutCandidates(640, 480, modes);
 	ASSERT_FALSE(c.empty());
-	EXPECT_EQ(c[0], (DisplayLayout{ 640, 480, false, 0, 0, 640, 480 }));
+	EXPECT_EQ(c[0], (DisplayLayout { 640, 480, false, 0, 0, 640, 480 }));
 	for (const auto &l : c)
 		EXPECT_FALSE(l.customMode) << "a listed mode needs no custom one";
 }
@@ -24,10 +24,10 @@ TEST(Layout, UnlistedSizeGetsACustomModeThenCentredThenScaled)
 	std::vector<ModeSize> modes = { { 1024, 768, true }, { 640, 480 } };
 	auto c = layoutCandidates(640, 360, modes);
 	ASSERT_EQ(c.size(), 4u);
-	EXPECT_EQ(c[0], (DisplayLayout{ 640, 360, true, 0, 0, 640, 360 }));
-	EXPECT_EQ(c[1], (DisplayLayout{ 1024, 768, false, 192, 204, 640, 360 }));
-	EXPECT_EQ(c[2], (DisplayLayout{ 1024, 768, false, 0, 96, 1024, 576 })); /* 16:9 kept */
-	EXPECT_EQ(c[3], (DisplayLayout{ 1024, 768, false, 0, 0, 1024, 768 }));
+	EXPECT_EQ(c[0], (DisplayLayout { 640, 360, true, 0, 0, 640, 360 }));
+	EXPECT_EQ(c[1], (DisplayLayout { 1024, 768, false, 192, 204, 640, 360 }));
+	EXPECT_EQ(c[2], (DisplayLayout { 1024, 768, false, 0, 96, 1024, 576 })); /* 16:9 kept */
+	EXPECT_EQ(c[3], (DisplayLayout { 1024, 768, false, 0, 0, 1024, 768 }));
 	EXPECT_FALSE(c[1].scaled(640, 360));
 	EXPECT_TRUE(c[2].scaled(640, 360));
 }
@@ -53,9 +53,9 @@ TEST(Layout, NoModesStillOffersTheFrameSize)
 
 TEST(Layout, Describe)
 {
-	DisplayLayout full{ 640, 480, false, 0, 0, 640, 480 };
+	DisplayLayout full { 640, 480, false, 0, 0, 640, 480 };
 	EXPECT_EQ(full.describe(640, 480), "mode 640x480, full screen");
-	DisplayLayout centred{ 1024, 768, false, 192, 204, 640, 360 };
+	DisplayLayout centred { 1024, 768, false, 192, 204, 640, 360 };
 	EXPECT_EQ(centred.describe(640, 360), "mode 1024x768, frame at 192,204 640x360 unscaled");
 }
 
@@ -83,5 +83,6 @@ TEST(BufferLayout, RejectsStridesBelowTheFormatsMinimum)
 		EXPECT_NE(std::string(e.what()).find("2560"), std::string::npos) << e.what();
 	}
 	/* A driver's larger sizeimage is honoured. */
-	EXPECT_EQ(BufferLayout::fromStrides(xrgb, 640, 480, { 2560 }, 2 << 20).sizes[0], size_t(2 << 20));
+	EXPECT_EQ(BufferLayout::fromStrides(xrgb, 640, 480, { 2560 }, 2 << 20).sizes[0],
+		  size_t(2 << 20));
 }

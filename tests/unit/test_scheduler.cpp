@@ -29,7 +29,7 @@ TEST(FrameScheduler, BufferReturnsOnlyAfterTheFlipThatReplacedIt)
 	EXPECT_EQ(a.commit, 1u);
 	EXPECT_TRUE(a.requeue.empty()) << "0 is still scanned out until 1's flip lands";
 	a = s.flipped();
-	EXPECT_EQ(a.requeue, std::vector<unsigned>{ 0 });
+	EXPECT_EQ(a.requeue, std::vector<unsigned> { 0 });
 	EXPECT_EQ(s.onScreen(), 1u);
 }
 
@@ -39,7 +39,7 @@ TEST(FrameScheduler, BusyDisplayKeepsOnlyTheNewestFrame)
 	s.captured(0); /* committed */
 	EXPECT_FALSE(s.captured(1).commit);
 	auto a = s.captured(2); /* 1 was waiting: dropped */
-	EXPECT_EQ(a.requeue, std::vector<unsigned>{ 1 });
+	EXPECT_EQ(a.requeue, std::vector<unsigned> { 1 });
 	EXPECT_EQ(s.dropped(), 1u);
 	a = s.flipped();
 	EXPECT_EQ(a.displayed, 0u);
@@ -53,7 +53,7 @@ TEST(FrameScheduler, CommitFailureReturnsTheBuffer)
 	s.captured(3);
 	s.captured(4);
 	auto a = s.commitFailed();
-	EXPECT_EQ(a.requeue, std::vector<unsigned>{ 3 });
+	EXPECT_EQ(a.requeue, std::vector<unsigned> { 3 });
 	EXPECT_EQ(a.commit, 4u);
 	EXPECT_EQ(s.dropped(), 1u);
 }
@@ -74,7 +74,7 @@ TEST(FrameScheduler, DrainReturnsEverythingHeld)
 	s.captured(1);
 	s.captured(2);
 	auto d = s.drain();
-	EXPECT_EQ(std::set<unsigned>(d.begin(), d.end()), (std::set<unsigned>{ 0, 1, 2 }));
+	EXPECT_EQ(std::set<unsigned>(d.begin(), d.end()), (std::set<unsigned> { 0, 1, 2 }));
 	EXPECT_FALSE(s.onScreen());
 }
 
@@ -104,7 +104,8 @@ TEST(FrameScheduler, ConservesBuffersUnderRandomEvents)
 				EXPECT_TRUE(held.insert(*o).second);
 			}
 		}
-		EXPECT_EQ(held.size() + atCapture.size(), n) << "a buffer went missing at step " << step;
+		EXPECT_EQ(held.size() + atCapture.size(), n)
+			<< "a buffer went missing at step " << step;
 		for (unsigned h : held)
 			EXPECT_FALSE(atCapture.count(h));
 		ASSERT_FALSE(HasFailure());

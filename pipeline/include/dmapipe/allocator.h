@@ -19,19 +19,18 @@ struct BufferLayout {
 		uint32_t length = 0;
 	};
 
-	PixelFormat format{};
+	PixelFormat format {};
 	uint32_t width = 0;
 	uint32_t height = 0;
 	std::vector<PlaneLayout> planes;
 	std::vector<size_t> sizes; /* bytes of each dma-buf */
 
 	/* All planes in one dma-buf, back to back, strides aligned to strideAlign. */
-	static BufferLayout contiguous(const PixelFormat &format, uint32_t width,
-				       uint32_t height, uint32_t strideAlign = 1);
+	static BufferLayout contiguous(const PixelFormat &format, uint32_t width, uint32_t height,
+				       uint32_t strideAlign = 1);
 	/* From per-plane strides (V4L2 bytesperline), contiguous in one buffer. */
-	static BufferLayout fromStrides(const PixelFormat &format, uint32_t width,
-					uint32_t height, const std::vector<uint32_t> &strides,
-					size_t minSize = 0);
+	static BufferLayout fromStrides(const PixelFormat &format, uint32_t width, uint32_t height,
+					const std::vector<uint32_t> &strides, size_t minSize = 0);
 	std::string describe() const;
 };
 

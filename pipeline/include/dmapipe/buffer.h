@@ -13,7 +13,7 @@ namespace dmapipe {
 
 /* One colour plane: where it lives in which dma-buf. */
 struct Plane {
-	UniqueFd fd;         /* the dma-buf; planes may share one (dup'ed fds) */
+	UniqueFd fd; /* the dma-buf; planes may share one (dup'ed fds) */
 	uint32_t offset = 0;
 	uint32_t stride = 0;
 	uint32_t length = 0; /* bytes of this plane from offset */
@@ -27,9 +27,8 @@ struct Plane {
 class DmaBuffer
 {
 public:
-	DmaBuffer(PixelFormat format, uint32_t width, uint32_t height,
-		  std::vector<Plane> planes, std::string exporter,
-		  uint64_t modifier = 0);
+	DmaBuffer(PixelFormat format, uint32_t width, uint32_t height, std::vector<Plane> planes,
+		  std::string exporter, uint64_t modifier = 0);
 	virtual ~DmaBuffer() = default;
 	DmaBuffer(const DmaBuffer &) = delete;
 	DmaBuffer &operator=(const DmaBuffer &) = delete;
@@ -68,10 +67,10 @@ bool isDmabuf(int fd);
 
 /* Metadata of one captured frame. */
 struct FrameInfo {
-	unsigned index = 0;        /* buffer index in the pool */
-	uint32_t sequence = 0;     /* V4L2 sequence */
-	uint64_t timestampNs = 0;  /* CLOCK_MONOTONIC, from V4L2 */
-	uint64_t dequeuedNs = 0;   /* CLOCK_MONOTONIC, when the pipeline got it */
+	unsigned index = 0; /* buffer index in the pool */
+	uint32_t sequence = 0; /* V4L2 sequence */
+	uint64_t timestampNs = 0; /* CLOCK_MONOTONIC, from V4L2 */
+	uint64_t dequeuedNs = 0; /* CLOCK_MONOTONIC, when the pipeline got it */
 	uint32_t bytesused = 0;
 };
 

@@ -65,9 +65,9 @@ bool convertSupported(uint32_t srcFourcc);
  * numPlanes: 1 for YUYV/UYVY/RGB888/BGR888, 2 for NV12. Unsupported formats or a short
  * plane array are programming errors and convert nothing.
  */
-void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes,
-		       uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height,
-		       YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd);
+void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint8_t *dst,
+		       uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
+		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd);
 
 /*
  * Chooses encoding/range from V4L2 colorimetry (enum v4l2_colorspace,

@@ -14,14 +14,14 @@ namespace dmapipe {
  * X:R:G:B), and V4L2 RGB24 (bytes R,G,B) is DRM BGR888, not RGB888.
  */
 struct PixelFormat {
-	uint32_t drm;           /* DRM_FORMAT_* */
-	uint32_t v4l2;          /* V4L2_PIX_FMT_* (single buffer) */
-	uint32_t v4l2Mplane;    /* V4L2_PIX_FMT_*M (one buffer per plane), or 0 */
-	unsigned planes;        /* colour planes */
-	unsigned cpp[3];        /* bytes per pixel (per 2x2 block for CbCr of NV12) */
-	unsigned hsub, vsub;    /* chroma subsampling of planes 1 and 2 */
+	uint32_t drm; /* DRM_FORMAT_* */
+	uint32_t v4l2; /* V4L2_PIX_FMT_* (single buffer) */
+	uint32_t v4l2Mplane; /* V4L2_PIX_FMT_*M (one buffer per plane), or 0 */
+	unsigned planes; /* colour planes */
+	unsigned cpp[3]; /* bytes per pixel (per 2x2 block for CbCr of NV12) */
+	unsigned hsub, vsub; /* chroma subsampling of planes 1 and 2 */
 	bool yuv;
-	const char *name;       /* e.g. "XRGB8888" */
+	const char *name; /* e.g. "XRGB8888" */
 
 	/* Bytes per line of plane p for a given width, without padding. */
 	uint32_t minStride(unsigned p, uint32_t width) const;

@@ -22,8 +22,8 @@ class FrameScheduler
 {
 public:
 	struct Actions {
-		std::optional<unsigned> commit;   /* commit this buffer now */
-		std::vector<unsigned> requeue;    /* give these back to capture */
+		std::optional<unsigned> commit; /* commit this buffer now */
+		std::vector<unsigned> requeue; /* give these back to capture */
 		std::optional<unsigned> displayed; /* this buffer just reached the screen */
 	};
 

@@ -25,7 +25,7 @@ struct DisplayLayout {
 	uint32_t modeWidth = 0, modeHeight = 0;
 	bool customMode = false; /* a mode we made with the frame's size */
 	int32_t x = 0, y = 0;
-	uint32_t w = 0, h = 0;   /* destination; the source is always the whole frame */
+	uint32_t w = 0, h = 0; /* destination; the source is always the whole frame */
 
 	bool scaled(uint32_t frameW, uint32_t frameH) const { return w != frameW || h != frameH; }
 	std::string describe(uint32_t frameW, uint32_t frameH) const;

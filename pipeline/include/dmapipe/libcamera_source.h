@@ -74,7 +74,8 @@ public:
 	/* The last setFormat's result, or the camera's default configuration. */
 	CaptureFormat currentFormat() const override { return format_; }
 	/* From the FrameDurationLimits control when the camera has one; empty otherwise. */
-	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const override;
+	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width,
+				       uint32_t height) const override;
 	/*
 	 * Validates and configures the stream. Size 0 keeps the camera's default.
 	 * The returned format has the size, stride and frameSize libcamera settled
@@ -129,8 +130,8 @@ private:
 
 	/* Caller's thread only. */
 	std::deque<unsigned> pending_; /* queued here, not yet given to libcamera */
-	std::vector<bool> owned_;      /* by index: queued and not yet dequeued */
-	unsigned queued_ = 0;          /* queue() minus dequeue() */
+	std::vector<bool> owned_; /* by index: queued and not yet dequeued */
+	unsigned queued_ = 0; /* queue() minus dequeue() */
 	unsigned limit_ = 4;
 	bool haveLastSeq_ = false;
 	uint32_t lastSeq_ = 0;
@@ -141,7 +142,7 @@ private:
 	std::deque<libcamera::Request *> completed_;
 	unsigned inflight_ = 0;
 	bool disconnected_ = false;
-	std::atomic<uint64_t> cancelled_{ 0 };
+	std::atomic<uint64_t> cancelled_ { 0 };
 };
 
 } /* namespace dmapipe */

@@ -14,20 +14,20 @@
 #include <dmapipe/fd.h>
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
-#include <dmapipe/stats.h>
 #include <dmapipe/source.h>
+#include <dmapipe/stats.h>
 #include <dmapipe/v4l2_capture.h>
 
 namespace dmapipe {
 
 /* Who exports the buffers both devices share. */
 enum class AllocStrategy {
-	Auto,    /* capbuf if loaded, else display dumb buffers, else the camera's own */
-	Capbuf,  /* /dev/dma_heap/capbuf */
-	Heap,    /* another dma-heap, PipelineConfig::heap */
+	Auto, /* capbuf if loaded, else display dumb buffers, else the camera's own */
+	Capbuf, /* /dev/dma_heap/capbuf */
+	Heap, /* another dma-heap, PipelineConfig::heap */
 	Udmabuf, /* memfd + /dev/udmabuf */
-	V4l2,    /* MMAP + VIDIOC_EXPBUF: the camera exports */
-	Dumb,    /* DRM dumb buffers + PRIME: the display exports */
+	V4l2, /* MMAP + VIDIOC_EXPBUF: the camera exports */
+	Dumb, /* DRM dumb buffers + PRIME: the display exports */
 };
 const char *allocStrategyName(AllocStrategy s);
 std::optional<AllocStrategy> allocStrategyFromString(const std::string &s);
@@ -62,9 +62,9 @@ public:
 	/* A converting stage's output format (DRM fourcc) for an input format; 0 = in place. */
 	virtual uint32_t produces(const PixelFormat &) const { return 0; }
 	/* Called once the camera's format is settled (colorimetry for conversions). */
-	virtual void configure(const CaptureFormat &) {}
-	virtual void process(FrameView &) {}
-	virtual void convert(const FrameView &, FrameView &) {}
+	virtual void configure(const CaptureFormat &) { }
+	virtual void process(FrameView &) { }
+	virtual void convert(const FrameView &, FrameView &) { }
 };
 
 struct PipelineConfig {
@@ -72,7 +72,7 @@ struct PipelineConfig {
 	std::string camera;
 	std::string display; /* path or driver name; "" = first connected display */
 	uint32_t width = 0, height = 0; /* 0 = the camera's current size */
-	std::string format;  /* DRM or V4L2 name; "" = first both take */
+	std::string format; /* DRM or V4L2 name; "" = first both take */
 	AllocStrategy alloc = AllocStrategy::Auto;
 	std::string heap = "system"; /* for AllocStrategy::Heap */
 	/* Capture rate; 0 = the highest the camera offers up to 30 fps (a display's pace). */
@@ -153,7 +153,7 @@ private:
 	std::unique_ptr<Allocator> outAllocator_;
 	std::vector<std::unique_ptr<DmaBuffer>> outBuffers_;
 	std::vector<unsigned> outFree_;
-	PixelFormat displayFormat_{};
+	PixelFormat displayFormat_ {};
 	std::map<std::pair<const DmaBuffer *, int>, DmaBufMapping> mappings_;
 	FrameScheduler scheduler_;
 	Stats stats_;

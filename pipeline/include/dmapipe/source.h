@@ -38,7 +38,8 @@ public:
 	virtual std::vector<uint32_t> formats() const = 0;
 	/* Sizes the source captures in this format (for caps); see each source for ranges. */
 	virtual std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const = 0;
-	virtual std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const = 0;
+	virtual std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width,
+					       uint32_t height) const = 0;
 	virtual CaptureFormat setFormat(uint32_t v4l2Fourcc, uint32_t width, uint32_t height,
 					const std::vector<uint32_t> &strides = {}) = 0;
 	/* What setFormat last settled on, or the source's default before that. */
@@ -59,7 +60,7 @@ public:
 	virtual unsigned queuedCount() const = 0;
 	virtual uint64_t sequenceGaps() const = 0;
 	/* Throws when the device is gone; called when frames stop coming. */
-	virtual void checkAlive() const {}
+	virtual void checkAlive() const { }
 };
 
 /*

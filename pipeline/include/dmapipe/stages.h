@@ -51,7 +51,7 @@ private:
 class OverlayStage : public Stage
 {
 public:
-	explicit OverlayStage(unsigned scale = 3) : scale_(scale ? scale : 1) {}
+	explicit OverlayStage(unsigned scale = 3) : scale_(scale ? scale : 1) { }
 	std::string name() const override { return "overlay"; }
 	Access access() const override { return Access::ReadWrite; }
 	bool accepts(const PixelFormat &f) const override;
@@ -71,8 +71,8 @@ private:
 /* What AnalysisStage found in one frame. */
 struct FrameAnalysis {
 	uint32_t sequence = 0;
-	uint64_t checksum = 0;             /* FNV-1a over the visible bytes of every line */
-	std::array<uint32_t, 256> luma{};  /* histogram of Y (or BT.601 luma of RGB) */
+	uint64_t checksum = 0; /* FNV-1a over the visible bytes of every line */
+	std::array<uint32_t, 256> luma {}; /* histogram of Y (or BT.601 luma of RGB) */
 	double meanLuma = 0;
 };
 
@@ -94,7 +94,7 @@ public:
 private:
 	mutable std::mutex lock_;
 	FrameAnalysis last_;
-	std::atomic<uint64_t> frames_{ 0 };
+	std::atomic<uint64_t> frames_ { 0 };
 };
 
 /* "convert", "convert:threads=2", "overlay", "overlay:scale=2", "analysis"; throws on bad names or parameters. */

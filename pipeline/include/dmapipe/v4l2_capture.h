@@ -15,11 +15,11 @@ namespace dmapipe {
 
 /* What S_FMT settled on. */
 struct CaptureFormat {
-	PixelFormat format{};
+	PixelFormat format {};
 	uint32_t v4l2Fourcc = 0;
 	uint32_t width = 0, height = 0;
 	std::vector<uint32_t> strides; /* bytesperline per V4L2 plane */
-	std::vector<uint32_t> sizes;   /* sizeimage per V4L2 plane */
+	std::vector<uint32_t> sizes; /* sizeimage per V4L2 plane */
 	bool multiplanar = false;
 	uint32_t colorspace = 0, ycbcrEnc = 0, quantization = 0;
 };
@@ -48,7 +48,8 @@ public:
 	/* Discrete sizes, or for stepwise/continuous ranges the min and the max. */
 	std::vector<FrameSize> frameSizes(uint32_t v4l2Fourcc) const override;
 	/* Frame rates in frames per second. */
-	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width, uint32_t height) const override;
+	std::vector<double> frameRates(uint32_t v4l2Fourcc, uint32_t width,
+				       uint32_t height) const override;
 
 	/* S_FMT; strides are requests the driver may raise. Size 0 keeps the current. */
 	CaptureFormat setFormat(uint32_t v4l2Fourcc, uint32_t width, uint32_t height,

@@ -13,14 +13,14 @@ namespace vmcheck {
 
 inline int failures;
 
-#define CHECK(cond, ...)                                                                \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                   \
-			fputc('\n', stderr);                                            \
-			vmcheck::failures++;                                            \
-		}                                                                       \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			vmcheck::failures++;                                                       \
+		}                                                                                  \
 	} while (0)
 
 inline int countFds()
@@ -58,7 +58,8 @@ inline int drmFramebuffers()
 {
 	int n = 0;
 	for (int card = 0; card < 4; card++) {
-		std::string s = slurp("/sys/kernel/debug/dri/" + std::to_string(card) + "/framebuffer");
+		std::string s =
+			slurp("/sys/kernel/debug/dri/" + std::to_string(card) + "/framebuffer");
 		for (size_t pos = 0; (pos = s.find("framebuffer[", pos)) != std::string::npos; pos++)
 			n++;
 	}

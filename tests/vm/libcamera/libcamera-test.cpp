@@ -25,13 +25,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
-#include <unistd.h>
 #include <drm_fourcc.h>
 #include <fstream>
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <set>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "../common/vm-check.h"
@@ -72,7 +72,7 @@ static std::vector<uint8_t> readPpm(const std::string &path, unsigned &w, unsign
 		return {};
 	std::vector<uint8_t> rgb(size_t(w) * h * 3);
 	in.read(reinterpret_cast<char *>(rgb.data()), std::streamsize(rgb.size()));
-	return in.good() ? rgb : std::vector<uint8_t>{};
+	return in.good() ? rgb : std::vector<uint8_t> {};
 }
 
 /* Screen (RGB triplets, w x h) against the displayed buffer at the layout's offset. */
@@ -90,15 +90,16 @@ static void compareRgb(const uint8_t *screen, unsigned w, unsigned h, RgbLayout 
 	for (uint32_t y = 0; y < buf.height() && y + l.y < h; y++) {
 		for (uint32_t x = 0; x < buf.width() && x + l.x < w; x++) {
 			const uint8_t *px = map.data() + pl.offset + y * pl.stride + x * bl.cpp;
-			const uint8_t *sp = screen + size_t(y + l.y) * sstride + size_t(x + l.x) * sl.cpp;
+			const uint8_t *sp =
+				screen + size_t(y + l.y) * sstride + size_t(x + l.x) * sl.cpp;
 			if (sp[sl.r] != px[bl.r] || sp[sl.g] != px[bl.g] || sp[sl.b] != px[bl.b])
 				differ++;
 			if (px[0] | px[1] | px[2])
 				nonBlack++;
 		}
 	}
-	printf("%s: %ld of %u pixels differ, %ld non-black\n", what, differ, buf.width() * buf.height(),
-	       nonBlack);
+	printf("%s: %ld of %u pixels differ, %ld non-black\n", what, differ,
+	       buf.width() * buf.height(), nonBlack);
 	CHECK(differ == 0, "%s does not show the captured frame", what);
 	CHECK(nonBlack > long(buf.width() * buf.height() / 4), "the captured frame is mostly black");
 }
@@ -124,8 +125,8 @@ static void compareWriteback(KmsDisplay &display, const DmaBuffer &buf, const Di
 	const Plane &wp = target->planes()[0];
 	DmaBufMapping out(wp.fd.get(), target->dmabufSize(0), Access::Read);
 	CpuAccess b1(wp.fd.get(), Access::Read);
-	compareRgb(out.data() + wp.offset, l.modeWidth, l.modeHeight, rgbLayout(DRM_FORMAT_XRGB8888),
-		   wp.stride, buf, l, "writeback");
+	compareRgb(out.data() + wp.offset, l.modeWidth, l.modeHeight,
+		   rgbLayout(DRM_FORMAT_XRGB8888), wp.stride, buf, l, "writeback");
 }
 
 /* What each open fd is, for the leak report. */
@@ -155,7 +156,8 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 	std::unique_ptr<Allocator> alloc;
 	if (import) {
 		alloc = display->dumbAllocator();
-		BufferLayout want = BufferLayout::fromStrides(f.format, f.width, f.height, f.strides, f.sizes[0]);
+		BufferLayout want = BufferLayout::fromStrides(f.format, f.width, f.height,
+							      f.strides, f.sizes[0]);
 		BufferLayout got = alloc->adjust(want);
 		CHECK(got.planes[0].stride == f.strides[0], "dumb pitch %u, libcamera stride %u",
 		      got.planes[0].stride, f.strides[0]);
@@ -190,8 +192,10 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 			} else {
 				got++;
 				CHECK(info.timestampNs > lastTs, "timestamps not increasing");
-				CHECK(info.timestampNs <= info.dequeuedNs, "timestamp %llu after dequeue %llu",
-				      (unsigned long long)info.timestampNs, (unsigned long long)info.dequeuedNs);
+				CHECK(info.timestampNs <= info.dequeuedNs,
+				      "timestamp %llu after dequeue %llu",
+				      (unsigned long long)info.timestampNs,
+				      (unsigned long long)info.dequeuedNs);
 				lastTs = info.timestampNs;
 				if (got == frames) {
 					const DmaBuffer &b = *bufs[info.index];
@@ -200,15 +204,17 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 					CpuAccess br(pl.fd.get(), Access::Read);
 					unsigned row = f.width * f.format.cpp[0];
 					for (uint32_t y = 0; y < f.height; y++)
-						last.insert(last.end(), map.data() + pl.offset + y * pl.stride,
-							    map.data() + pl.offset + y * pl.stride + row);
+						last.insert(last.end(),
+							    map.data() + pl.offset + y * pl.stride,
+							    map.data() + pl.offset + y * pl.stride +
+								    row);
 				}
 			}
 			src.queue(info.index);
 		}
 	}
-	CHECK(src.queuedCount() == bufs.size(), "queued %u of %zu while streaming", src.queuedCount(),
-	      bufs.size());
+	CHECK(src.queuedCount() == bufs.size(), "queued %u of %zu while streaming",
+	      src.queuedCount(), bufs.size());
 	src.stop();
 	CHECK(src.queuedCount() == 0, "queued %u after stop", src.queuedCount());
 	CHECK(got == frames, "captured %u of %u frames (%u errors)", got, frames, errors);
@@ -233,8 +239,10 @@ static void rgbAt(const std::vector<uint8_t> &img, const CaptureFormat &f, unsig
 static int sourceMode()
 {
 	/* The table: libcamera names formats by DRM fourcc. */
-	CHECK(formatFromDrm(DRM_FORMAT_RGB888)->v4l2 == V4L2_PIX_FMT_BGR24, "DRM RGB888 != V4L2 BGR24");
-	CHECK(formatFromDrm(DRM_FORMAT_BGR888)->v4l2 == V4L2_PIX_FMT_RGB24, "DRM BGR888 != V4L2 RGB24");
+	CHECK(formatFromDrm(DRM_FORMAT_RGB888)->v4l2 == V4L2_PIX_FMT_BGR24,
+	      "DRM RGB888 != V4L2 BGR24");
+	CHECK(formatFromDrm(DRM_FORMAT_BGR888)->v4l2 == V4L2_PIX_FMT_RGB24,
+	      "DRM BGR888 != V4L2 RGB24");
 
 	int fds0 = countFds();
 	try {
@@ -251,7 +259,8 @@ static int sourceMode()
 
 		std::unique_ptr<Source> src = openSource("libcamera:0");
 		printf("source: %s driver %s\n", src->path().c_str(), src->driver().c_str());
-		CHECK(src->path() == "libcamera:platform/vimc.0 Sensor B", "path %s", src->path().c_str());
+		CHECK(src->path() == "libcamera:platform/vimc.0 Sensor B", "path %s",
+		      src->path().c_str());
 		CHECK(src->driver() == "vimc", "driver %s", src->driver().c_str());
 		CHECK(src->supportsDmabufImport(), "no import");
 		auto *lc = dynamic_cast<LibcameraSource *>(src.get());
@@ -278,30 +287,35 @@ static int sourceMode()
 			rgb24 |= f == V4L2_PIX_FMT_RGB24;
 			bgr24 |= f == V4L2_PIX_FMT_BGR24;
 		}
-		CHECK(rgb24 && bgr24, "vimc through libcamera offers RGB24 (BGR888) and BGR24 (RGB888)");
+		CHECK(rgb24 && bgr24,
+		      "vimc through libcamera offers RGB24 (BGR888) and BGR24 (RGB888)");
 		printf("frame rates: %zu (vimc has no FrameDurationLimits), setFrameRate(30) = %.2f\n",
 		       src->frameRates(fmts[0], 0, 0).size(), src->setFrameRate(30));
 
 		/* Size adjustment: vimc wants multiples of 6. */
 		CaptureFormat adj = src->setFormat(V4L2_PIX_FMT_BGR24, 641, 481);
-		printf("asked 641x481 BGR24: got %ux%u stride %u size %u (%s)\n", adj.width, adj.height,
-		       adj.strides[0], adj.sizes[0], adj.format.name);
-		CHECK(adj.width == 636 && adj.height == 480, "adjusted to %ux%u", adj.width, adj.height);
+		printf("asked 641x481 BGR24: got %ux%u stride %u size %u (%s)\n", adj.width,
+		       adj.height, adj.strides[0], adj.sizes[0], adj.format.name);
+		CHECK(adj.width == 636 && adj.height == 480, "adjusted to %ux%u", adj.width,
+		      adj.height);
 		CHECK(adj.strides[0] >= adj.width * 3 && adj.sizes[0] >= adj.strides[0] * adj.height,
 		      "stride %u size %u", adj.strides[0], adj.sizes[0]);
 		CHECK(adj.format.drm == DRM_FORMAT_RGB888, "BGR24 is %s", adj.format.name);
 
 		/* The same scene in both byte orders, through exported buffers. */
 		KmsDisplay display("");
-		CaptureFormat fa = src->setFormat(V4L2_PIX_FMT_RGB24, 960, 540); /* libcamera BGR888: R,G,B */
+		CaptureFormat fa =
+			src->setFormat(V4L2_PIX_FMT_RGB24, 960, 540); /* libcamera BGR888: R,G,B */
 		std::vector<uint8_t> a = grab(*src, fa, 20, false, nullptr);
-		CaptureFormat fb = src->setFormat(V4L2_PIX_FMT_BGR24, 960, 540); /* libcamera RGB888: B,G,R */
+		CaptureFormat fb =
+			src->setFormat(V4L2_PIX_FMT_BGR24, 960, 540); /* libcamera RGB888: B,G,R */
 		std::vector<uint8_t> b = grab(*src, fb, 20, true, &display);
-		CHECK(fa.width == 960 && fa.height == 540 && fb.width == 960, "sizes %ux%u %ux%u", fa.width,
-		      fa.height, fb.width, fb.height);
+		CHECK(fa.width == 960 && fa.height == 540 && fb.width == 960, "sizes %ux%u %ux%u",
+		      fa.width, fa.height, fb.width, fb.height);
 		if (!a.empty() && a.size() == b.size()) {
 			/* vimc's 75% colour bars: white, yellow, cyan, green, magenta, red, blue, black. */
-			const char *bars[] = { "white", "yellow", "cyan", "green", "magenta", "red", "blue", "black" };
+			const char *bars[] = { "white",   "yellow", "cyan", "green",
+					       "magenta", "red",    "blue", "black" };
 			long swapped = 0, same = 0;
 			for (size_t i = 0; i + 2 < a.size(); i += 3) {
 				if (a[i] == b[i + 2] && a[i + 1] == b[i + 1] && a[i + 2] == b[i])
@@ -311,20 +325,23 @@ static int sourceMode()
 			}
 			printf("RGB24 vs BGR24 frames: %ld of %zu pixels byte-swapped, %ld with R==B bytes equal\n",
 			       swapped, a.size() / 3, same);
-			CHECK(swapped > long(a.size() / 3 * 9 / 10), "the two formats are not byte-swapped");
+			CHECK(swapped > long(a.size() / 3 * 9 / 10),
+			      "the two formats are not byte-swapped");
 			for (unsigned bar = 0; bar < 8; bar++) {
 				uint8_t pa[3], pb[3];
 				unsigned x = fa.width * (2 * bar + 1) / 16, y = fa.height / 2;
 				rgbAt(a, fa, x, y, pa);
 				rgbAt(b, fb, x, y, pb);
-				printf("bar %u (%s): RGB24 frame R,G,B = %u,%u,%u; BGR24 frame R,G,B = %u,%u,%u\n", bar,
-				       bars[bar], pa[0], pa[1], pa[2], pb[0], pb[1], pb[2]);
+				printf("bar %u (%s): RGB24 frame R,G,B = %u,%u,%u; BGR24 frame R,G,B = %u,%u,%u\n",
+				       bar, bars[bar], pa[0], pa[1], pa[2], pb[0], pb[1], pb[2]);
 			}
 			uint8_t y[3], c[3];
 			rgbAt(a, fa, fa.width * 3 / 16, fa.height / 2, y);
 			rgbAt(a, fa, fa.width * 5 / 16, fa.height / 2, c);
-			CHECK(y[0] > 100 && y[1] > 100 && y[2] < 60, "bar 1 is not yellow: %u,%u,%u", y[0], y[1], y[2]);
-			CHECK(c[0] < 60 && c[1] > 100 && c[2] > 100, "bar 2 is not cyan: %u,%u,%u", c[0], c[1], c[2]);
+			CHECK(y[0] > 100 && y[1] > 100 && y[2] < 60,
+			      "bar 1 is not yellow: %u,%u,%u", y[0], y[1], y[2]);
+			CHECK(c[0] < 60 && c[1] > 100 && c[2] > 100, "bar 2 is not cyan: %u,%u,%u",
+			      c[0], c[1], c[2]);
 		} else {
 			CHECK(false, "frames of %zu and %zu bytes", a.size(), b.size());
 		}
@@ -332,8 +349,9 @@ static int sourceMode()
 		/* Start/stop cycles keep working on the same buffers' requests. */
 		for (int i = 0; i < 3; i++)
 			grab(*src, fb, 5, false, nullptr);
-		printf("inflight limit %u, cancelled requests %llu, sequence gaps %llu\n", lc->inflightLimit(),
-		       (unsigned long long)lc->cancelledRequests(), (unsigned long long)src->sequenceGaps());
+		printf("inflight limit %u, cancelled requests %llu, sequence gaps %llu\n",
+		       lc->inflightLimit(), (unsigned long long)lc->cancelledRequests(),
+		       (unsigned long long)src->sequenceGaps());
 	} catch (const std::exception &e) {
 		fprintf(stderr, "FAIL: %s\n", e.what());
 		return 1;
@@ -372,7 +390,7 @@ static void checkBars(const DmaBuffer &buf)
 	CpuAccess bracket(pl.fd.get(), Access::Read);
 	auto at = [&](unsigned bar, uint8_t rgb[3]) {
 		const uint8_t *p = map.data() + pl.offset + (buf.height() / 2) * pl.stride +
-				   (buf.width() * (2 * bar + 1) / 16) * l.cpp;
+			(buf.width() * (2 * bar + 1) / 16) * l.cpp;
 		rgb[0] = p[l.r];
 		rgb[1] = p[l.g];
 		rgb[2] = p[l.b];
@@ -389,7 +407,8 @@ static void checkBars(const DmaBuffer &buf)
 static int pipelineMode(int argc, char **argv)
 {
 	if (argc < 7) {
-		fprintf(stderr, "usage: %s pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]\n",
+		fprintf(stderr,
+			"usage: %s pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]\n",
 			argv[0]);
 		return 2;
 	}
@@ -427,9 +446,9 @@ static int pipelineMode(int argc, char **argv)
 		Pipeline p(cfg);
 		const CaptureFormat &f = p.captureFormat();
 		printf("path: %s\nalloc: %s (%s)\nformat: %s %ux%u stride %u frame %u bytes\nlayout: %s\n",
-		       p.pathDescription().c_str(), allocStrategyName(p.allocStrategy()), p.allocReason().c_str(),
-		       f.format.name, f.width, f.height, f.strides[0], f.sizes[0],
-		       p.layout().describe(cfg.width, cfg.height).c_str());
+		       p.pathDescription().c_str(), allocStrategyName(p.allocStrategy()),
+		       p.allocReason().c_str(), f.format.name, f.width, f.height, f.strides[0],
+		       f.sizes[0], p.layout().describe(cfg.width, cfg.height).c_str());
 		auto *lc = dynamic_cast<LibcameraSource *>(&p.capture());
 		CHECK(lc, "the pipeline's source is not a LibcameraSource");
 
@@ -439,17 +458,22 @@ static int pipelineMode(int argc, char **argv)
 			CHECK(b->exporter() == exporter, "mixed exporters");
 		for (const auto &b : p.displayBuffers())
 			ids.insert(b->id());
-		printf("buffers: %zu from %s; displayed from %zu %s buffers from %s\n", p.buffers().size(),
-		       exporter.c_str(), p.displayBuffers().size(), p.displayFormat().name,
-		       p.displayBuffers()[0]->exporter().c_str());
+		printf("buffers: %zu from %s; displayed from %zu %s buffers from %s\n",
+		       p.buffers().size(), exporter.c_str(), p.displayBuffers().size(),
+		       p.displayFormat().name, p.displayBuffers()[0]->exporter().c_str());
 		CHECK(ids.size() == p.displayBuffers().size(), "buffers share an inode");
-		CHECK(p.display().framebufferCount() == p.displayBuffers().size(), "one framebuffer per buffer");
-		CHECK(convert || p.displayBuffers().size() == p.buffers().size(), "a display pool without conversion");
+		CHECK(p.display().framebufferCount() == p.displayBuffers().size(),
+		      "one framebuffer per buffer");
+		CHECK(convert || p.displayBuffers().size() == p.buffers().size(),
+		      "a display pool without conversion");
 		if (convert)
-			CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888 && p.displayBuffers() != p.buffers(),
-			      "convert was not used as the converter (display format %s)", p.displayFormat().name);
+			CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888 &&
+				      p.displayBuffers() != p.buffers(),
+			      "convert was not used as the converter (display format %s)",
+			      p.displayFormat().name);
 		if (cfg.alloc == AllocStrategy::V4l2)
-			CHECK(exporter.find("vmalloc") != std::string::npos, "libcamera export by %s", exporter.c_str());
+			CHECK(exporter.find("vmalloc") != std::string::npos,
+			      "libcamera export by %s", exporter.c_str());
 		if (cfg.alloc == AllocStrategy::Capbuf)
 			CHECK(exporter == "capbuf", "exporter %s", exporter.c_str());
 
@@ -471,13 +495,16 @@ static int pipelineMode(int argc, char **argv)
 		const Stats &s = p.stats();
 		printf("%s\n", s.summary(monotonicNs()).c_str());
 		printf("run: %llu frames displayed in %.2f s (%.1f fps); inflight limit %u; cancelled at stop %llu\n",
-		       (unsigned long long)displayed, secs, displayed / secs, lc ? lc->inflightLimit() : 0,
+		       (unsigned long long)displayed, secs, displayed / secs,
+		       lc ? lc->inflightLimit() : 0,
 		       (unsigned long long)(lc ? lc->cancelledRequests() : 0));
-		CHECK(displayed == cfg.frames, "displayed %llu of %llu", (unsigned long long)displayed,
-		      (unsigned long long)cfg.frames);
-		CHECK(foreign == 0, "%llu displayed buffers were not the pool's", (unsigned long long)foreign);
+		CHECK(displayed == cfg.frames, "displayed %llu of %llu",
+		      (unsigned long long)displayed, (unsigned long long)cfg.frames);
+		CHECK(foreign == 0, "%llu displayed buffers were not the pool's",
+		      (unsigned long long)foreign);
 		/* A conversion pool is handed out last-freed-first: two of it may be all the screen needs. */
-		CHECK(seen.size() >= (convert ? 2u : 3u), "only %zu distinct buffers reached the screen", seen.size());
+		CHECK(seen.size() >= (convert ? 2u : 3u),
+		      "only %zu distinct buffers reached the screen", seen.size());
 		CHECK(s.latencyMs(50) > 0, "no latency measured");
 
 		const DmaBuffer *last = nullptr;
@@ -495,7 +522,8 @@ static int pipelineMode(int argc, char **argv)
 			CHECK(helper && share, "not in the VM harness");
 			if (helper && share) {
 				std::string name = std::string("libcamera-") + argv[2] + ".ppm";
-				CHECK(system((std::string(helper) + " " + name).c_str()) == 0, "screendump failed");
+				CHECK(system((std::string(helper) + " " + name).c_str()) == 0,
+				      "screendump failed");
 				compareScreen(std::string(share) + "/" + name, *last, p.layout());
 			}
 		}
@@ -516,7 +544,8 @@ int main(int argc, char **argv)
 		return sourceMode();
 	if (argc >= 2 && strcmp(argv[1], "pipeline") == 0)
 		return pipelineMode(argc, argv);
-	fprintf(stderr, "usage: %s source | pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]\n",
+	fprintf(stderr,
+		"usage: %s source | pipeline ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]\n",
 		argv[0]);
 	return 2;
 }

@@ -26,7 +26,6 @@
 using namespace dmapipe;
 using namespace vmcheck;
 
-
 /* Compares the vkms writeback output (XRGB8888, mode size) with the displayed frame. */
 static void compareWriteback(KmsDisplay &display, const DmaBuffer &buf, const DisplayLayout &l)
 {
@@ -43,15 +42,16 @@ static void compareWriteback(KmsDisplay &display, const DmaBuffer &buf, const Di
 	for (uint32_t y = 0; y < buf.height(); y++) {
 		for (uint32_t x = 0; x < buf.width(); x++) {
 			const uint8_t *a = in.data() + pl.offset + y * pl.stride + x * 4;
-			const uint8_t *b = out.data() + wp.offset + (y + l.y) * wp.stride + (x + l.x) * 4;
+			const uint8_t *b =
+				out.data() + wp.offset + (y + l.y) * wp.stride + (x + l.x) * 4;
 			if (a[0] != b[0] || a[1] != b[1] || a[2] != b[2])
 				differ++;
 			if (a[0] | a[1] | a[2])
 				nonBlack++;
 		}
 	}
-	printf("writeback: %ld of %u pixels differ, %ld non-black\n", differ, buf.width() * buf.height(),
-	       nonBlack);
+	printf("writeback: %ld of %u pixels differ, %ld non-black\n", differ,
+	       buf.width() * buf.height(), nonBlack);
 	CHECK(differ == 0, "the writeback output is not the captured frame");
 	CHECK(nonBlack > long(buf.width() * buf.height() / 4), "the captured frame is mostly black");
 }
@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 			CHECK(b->exporter() == exporter, "mixed exporters");
 		}
 		CHECK(ids.size() == p.buffers().size(), "buffers share an inode");
-		CHECK(p.display().framebufferCount() == p.buffers().size(), "one framebuffer per buffer");
+		CHECK(p.display().framebufferCount() == p.buffers().size(),
+		      "one framebuffer per buffer");
 		if (cfg.alloc == AllocStrategy::V4l2)
 			CHECK(exporter.find("vmalloc") != std::string::npos || exporter == "vivid",
 			      "v4l2 export by %s", exporter.c_str());
@@ -153,20 +154,24 @@ int main(int argc, char **argv)
 				size_t withDisplay = 0;
 				/* "cirrus/0000:00:02.0:bidir", or "platform/vkms:bidir" for a driverless device */
 				for (const std::string &needle : { drv + "/", "/" + drv + ":" })
-					for (size_t pos = 0; (pos = dbg.find(needle, pos)) != std::string::npos; pos++)
+					for (size_t pos = 0;
+					     (pos = dbg.find(needle, pos)) != std::string::npos;
+					     pos++)
 						withDisplay++;
 				printf("capbuf debugfs:\n%s", dbg.c_str());
-				CHECK(withDisplay >= p.buffers().size(), "%zu of %zu buffers attached to %s",
-				      withDisplay, p.buffers().size(), drv.c_str());
+				CHECK(withDisplay >= p.buffers().size(),
+				      "%zu of %zu buffers attached to %s", withDisplay,
+				      p.buffers().size(), drv.c_str());
 				checkedAttach = true;
 			}
 		};
 		p.run();
 		const Stats &s = p.stats();
 		printf("%s\n", s.summary(monotonicNs()).c_str());
-		CHECK(displayed == cfg.frames, "displayed %llu of %llu", (unsigned long long)displayed,
-		      (unsigned long long)cfg.frames);
-		CHECK(foreign == 0, "%llu displayed buffers were not captured ones", (unsigned long long)foreign);
+		CHECK(displayed == cfg.frames, "displayed %llu of %llu",
+		      (unsigned long long)displayed, (unsigned long long)cfg.frames);
+		CHECK(foreign == 0, "%llu displayed buffers were not captured ones",
+		      (unsigned long long)foreign);
 		CHECK(seen.size() >= 3, "only %zu distinct buffers reached the screen", seen.size());
 		CHECK(s.latencyMs(50) > 0, "no latency measured");
 		CHECK(cfg.alloc != AllocStrategy::Capbuf || checkedAttach, "attachments not checked");
@@ -194,7 +199,8 @@ int main(int argc, char **argv)
 						last = b.get();
 				CHECK(last, "last displayed buffer not found");
 				if (last)
-					compareScreen(std::string(share) + "/pipeline.ppm", *last, p.layout());
+					compareScreen(std::string(share) + "/pipeline.ppm", *last,
+						      p.layout());
 			}
 		}
 	} catch (const std::exception &e) {

@@ -12,9 +12,9 @@
 #include <dmapipe/dmapipe.h>
 
 #include <cstdio>
-#include <drm_fourcc.h>
 #include <cstdlib>
 #include <cstring>
+#include <drm_fourcc.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -25,7 +25,6 @@
 
 using namespace dmapipe;
 using namespace vmcheck;
-
 
 struct Brackets {
 	long begin[3] = {}, end[3] = {}; /* r, w, rw */
@@ -78,8 +77,10 @@ int main(int argc, char **argv)
 		Pipeline p(cfg);
 		printf("path: %s\nlayout: %s\n", p.pathDescription().c_str(),
 		       p.layout().describe(p.captureFormat().width, p.captureFormat().height).c_str());
-		CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888, "display format %s", p.displayFormat().name);
-		CHECK(p.displayBuffers().size() == 4, "display pool of %zu", p.displayBuffers().size());
+		CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888, "display format %s",
+		      p.displayFormat().name);
+		CHECK(p.displayBuffers().size() == 4, "display pool of %zu",
+		      p.displayBuffers().size());
 
 		uint64_t lastId = 0;
 		FrameInfo lastInfo;
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
 		p.run();
 		const Stats &s = p.stats();
 		printf("%s\n", s.summary(monotonicNs()).c_str());
-		CHECK(s.displayedFrames() == cfg.frames, "displayed %llu", (unsigned long long)s.displayedFrames());
+		CHECK(s.displayedFrames() == cfg.frames, "displayed %llu",
+		      (unsigned long long)s.displayedFrames());
 		CHECK(s.errorFrames == 0, "%llu frames failed", (unsigned long long)s.errorFrames);
 
 		/* Exactly one bracket per stage per frame, in the stage's direction. */
@@ -100,20 +102,26 @@ int main(int argc, char **argv)
 		auto br = bracketsBySize();
 		const Brackets &cap = br[capSize], &out = br[outSize];
 		printf("camera buffers: begin r:%ld w:%ld rw:%ld; display pool: begin r:%ld w:%ld rw:%ld; converted %llu\n",
-		       cap.begin[0], cap.begin[1], cap.begin[2], out.begin[0], out.begin[1], out.begin[2],
-		       (unsigned long long)converted);
+		       cap.begin[0], cap.begin[1], cap.begin[2], out.begin[0], out.begin[1],
+		       out.begin[2], (unsigned long long)converted);
 		for (int d = 0; d < 3; d++) {
-			CHECK(cap.begin[d] == cap.end[d], "camera buffers: %ld begins, %ld ends", cap.begin[d], cap.end[d]);
-			CHECK(out.begin[d] == out.end[d], "display pool: %ld begins, %ld ends", out.begin[d], out.end[d]);
+			CHECK(cap.begin[d] == cap.end[d], "camera buffers: %ld begins, %ld ends",
+			      cap.begin[d], cap.end[d]);
+			CHECK(out.begin[d] == out.end[d], "display pool: %ld begins, %ld ends",
+			      out.begin[d], out.end[d]);
 		}
 		CHECK(cap.begin[0] == long(converted) && cap.begin[1] == 0 && cap.begin[2] == 0,
 		      "convert reads each captured frame once");
-		CHECK(out.begin[1] == long(converted), "convert writes each frame once (%ld)", out.begin[1]);
-		CHECK(out.begin[2] == long(converted), "overlay read-writes each frame once (%ld)", out.begin[2]);
-		CHECK(out.begin[0] == long(converted), "analysis reads each frame once (%ld)", out.begin[0]);
+		CHECK(out.begin[1] == long(converted), "convert writes each frame once (%ld)",
+		      out.begin[1]);
+		CHECK(out.begin[2] == long(converted), "overlay read-writes each frame once (%ld)",
+		      out.begin[2]);
+		CHECK(out.begin[0] == long(converted), "analysis reads each frame once (%ld)",
+		      out.begin[0]);
 		std::string stats = slurp("/sys/kernel/debug/capbuf/stats");
 		CHECK(field(stats, "violations_total") == 0, "checker violations: %s", stats.c_str());
-		CHECK(analysis->frames() == converted, "analysis saw %llu", (unsigned long long)analysis->frames());
+		CHECK(analysis->frames() == converted, "analysis saw %llu",
+		      (unsigned long long)analysis->frames());
 		CHECK(analysis->last().meanLuma > 10, "mean luma %.1f", analysis->last().meanLuma);
 
 		if (screendump) {
@@ -122,9 +130,11 @@ int main(int argc, char **argv)
 				if (b->id() == lastId)
 					last = b.get();
 			CHECK(last, "last displayed buffer not in the display pool");
-			std::string cmd = std::string(getenv("DMAPIPE_VM_SCREENDUMP")) + " stages.ppm";
+			std::string cmd =
+				std::string(getenv("DMAPIPE_VM_SCREENDUMP")) + " stages.ppm";
 			CHECK(system(cmd.c_str()) == 0, "screendump");
-			std::ifstream in(std::string(getenv("DMAPIPE_VM_SHARE")) + "/stages.ppm", std::ios::binary);
+			std::ifstream in(std::string(getenv("DMAPIPE_VM_SHARE")) + "/stages.ppm",
+					 std::ios::binary);
 			std::string magic;
 			unsigned w, h, max;
 			in >> magic >> w >> h >> max;
@@ -139,11 +149,14 @@ int main(int argc, char **argv)
 			std::string text = OverlayStage::text(lastInfo);
 			for (uint32_t y = 0; y < last->height(); y++) {
 				for (uint32_t x = 0; x < last->width(); x++) {
-					const uint8_t *px = map.data() + pl.offset + y * pl.stride + x * 4;
+					const uint8_t *px =
+						map.data() + pl.offset + y * pl.stride + x * 4;
 					const uint8_t *sp = &rgb[(size_t(y + l.y) * w + x + l.x) * 3];
 					differ += sp[0] != px[2] || sp[1] != px[1] || sp[2] != px[0];
-					if (x < OverlayStage::boxWidth(text, 2) && y < OverlayStage::boxHeight(2))
-						textWrong += sp[0] != (OverlayStage::lit(text, 2, x, y) ? 0xff : 0);
+					if (x < OverlayStage::boxWidth(text, 2) &&
+					    y < OverlayStage::boxHeight(2))
+						textWrong += sp[0] !=
+							(OverlayStage::lit(text, 2, x, y) ? 0xff : 0);
 				}
 			}
 			printf("screendump: %ld pixels differ from the displayed frame; overlay \"%s\": %ld pixels wrong\n",
