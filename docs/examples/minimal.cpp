@@ -15,7 +15,7 @@ static dmapipe::Pipeline *pipeline;
 int main(int argc, char **argv)
 {
 	dmapipe::PipelineConfig config;
-	config.camera = argc > 1 ? argv[1] : "";  /* "/dev/video0", "vivid", or the first */
+	config.camera = argc > 1 ? argv[1] : ""; /* "/dev/video0", "vivid", or the first */
 	config.display = argc > 2 ? argv[2] : ""; /* "cirrus", "/dev/dri/card0", or the first */
 	config.frames = argc > 3 ? strtoull(argv[3], nullptr, 10) : 0;
 

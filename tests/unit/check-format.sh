@@ -3,7 +3,7 @@
 # differences when a file does not.  usage: check-format.sh SOURCE-ROOT
 set -eu
 cd "$1"
-files=$(find pipeline apps plugins tests -name '*.cpp' -o -name '*.h' | sort)
+files=$(find pipeline apps plugins tests docs -name '*.cpp' -o -name '*.h' | sort)
 if ! clang-format --dry-run -Werror $files 2>/tmp/check-format.$$; then
 	head -n 40 /tmp/check-format.$$
 	rm -f /tmp/check-format.$$

@@ -72,7 +72,8 @@ TEST(CpuAccess, SyncOnANonDmabufFailsClearly)
 		CpuAccess a(fd, Access::Read);
 		FAIL() << "SYNC on a memfd succeeded";
 	} catch (const Error &e) {
-		EXPECT_NE(std::string(e.what()).find("DMA_BUF_IOCTL_SYNC(START)"), std::string::npos) << e.what();
+		EXPECT_NE(std::string(e.what()).find("DMA_BUF_IOCTL_SYNC(START)"), std::string::npos)
+			<< e.what();
 	}
 	close(fd);
 	EXPECT_EQ(openFds(), before);
@@ -109,14 +110,15 @@ TEST(Allocator, MissingHeapSaysWhatToDo)
 		makeHeapAllocator("no-such-heap-here");
 		FAIL();
 	} catch (const Error &e) {
-		EXPECT_NE(std::string(e.what()).find("/dev/dma_heap/no-such-heap-here"), std::string::npos);
+		EXPECT_NE(std::string(e.what()).find("/dev/dma_heap/no-such-heap-here"),
+			  std::string::npos);
 	}
 }
 
 TEST(Pipeline, StrategyNamesRoundTrip)
 {
-	for (auto s : { AllocStrategy::Auto, AllocStrategy::Capbuf, AllocStrategy::Heap, AllocStrategy::Udmabuf,
-			AllocStrategy::V4l2, AllocStrategy::Dumb })
+	for (auto s : { AllocStrategy::Auto, AllocStrategy::Capbuf, AllocStrategy::Heap,
+			AllocStrategy::Udmabuf, AllocStrategy::V4l2, AllocStrategy::Dumb })
 		EXPECT_EQ(allocStrategyFromString(allocStrategyName(s)), s);
 	EXPECT_FALSE(allocStrategyFromString("Capbuf"));
 	EXPECT_FALSE(allocStrategyFromString(""));
@@ -146,7 +148,8 @@ TEST(Pipeline, NoCameraIsAClearError)
 		Pipeline p(c);
 		FAIL();
 	} catch (const Error &e) {
-		EXPECT_NE(std::string(e.what()).find("no-such-driver"), std::string::npos) << e.what();
+		EXPECT_NE(std::string(e.what()).find("no-such-driver"), std::string::npos)
+			<< e.what();
 	}
 	EXPECT_EQ(openFds(), before);
 }
