@@ -32,22 +32,26 @@ static void BM_Convert(benchmark::State &state, uint32_t fourcc, YuvEncoding enc
 	std::vector<uint8_t> dst(size_t(w) * 4 * h);
 
 	for (auto _ : state) {
-		convertToXrgb8888(fourcc, planes, nv12 ? 2 : 1, dst.data(), w * 4, w, h, enc, range, 0, h);
+		convertToXrgb8888(fourcc, planes, nv12 ? 2 : 1, dst.data(), w * 4, w, h, enc, range,
+				  0, h);
 		benchmark::DoNotOptimize(dst.data());
 		benchmark::ClobberMemory();
 	}
 	const double px = double(w) * h;
-	state.counters["ns_per_px"] = benchmark::Counter(
-		px * double(state.iterations()) * 1e-9,
-		benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+	state.counters["ns_per_px"] =
+		benchmark::Counter(px * double(state.iterations()) * 1e-9,
+				   benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 	state.SetItemsProcessed(int64_t(px) * state.iterations());
 }
 
 #define SIZES ->Args({ 640, 480 })->Args({ 1920, 1080 })->Unit(benchmark::kMicrosecond)
 
-BENCHMARK_CAPTURE(BM_Convert, YUYV_601L, DRM_FORMAT_YUYV, YuvEncoding::BT601, YuvRange::Limited) SIZES;
-BENCHMARK_CAPTURE(BM_Convert, UYVY_601L, DRM_FORMAT_UYVY, YuvEncoding::BT601, YuvRange::Limited) SIZES;
-BENCHMARK_CAPTURE(BM_Convert, NV12_601L, DRM_FORMAT_NV12, YuvEncoding::BT601, YuvRange::Limited) SIZES;
+BENCHMARK_CAPTURE(BM_Convert, YUYV_601L, DRM_FORMAT_YUYV, YuvEncoding::BT601, YuvRange::Limited)
+SIZES;
+BENCHMARK_CAPTURE(BM_Convert, UYVY_601L, DRM_FORMAT_UYVY, YuvEncoding::BT601, YuvRange::Limited)
+SIZES;
+BENCHMARK_CAPTURE(BM_Convert, NV12_601L, DRM_FORMAT_NV12, YuvEncoding::BT601, YuvRange::Limited)
+SIZES;
 BENCHMARK_CAPTURE(BM_Convert, YUYV_709F, DRM_FORMAT_YUYV, YuvEncoding::BT709, YuvRange::Full) SIZES;
 BENCHMARK_CAPTURE(BM_Convert, NV12_709F, DRM_FORMAT_NV12, YuvEncoding::BT709, YuvRange::Full) SIZES;
 
