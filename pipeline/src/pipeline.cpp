@@ -419,6 +419,12 @@ void Pipeline::onCapture()
 {
 	FrameInfo info;
 	bool error = false;
+	/* The flip the loop did not wake for: its buffer goes back to the camera first. */
+	if (display_->flipPending())
+		display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
+	/* That flip may have shown the last frame wanted: nothing more goes on screen. */
+	if (framesWanted_ && stats_.displayedFrames() >= framesWanted_)
+		return;
 	/*
 	 * Take every frame that is ready but work only on the newest: when the
 	 * stages or the display fall behind, older frames go straight back to
@@ -510,9 +516,20 @@ void Pipeline::run()
 		while (!framesWanted_ || stats_.displayedFrames() < framesWanted_) {
 			/* vb2 flags POLLERR while nothing is queued: leave the fd out then. */
 			bool capturing = capture_->queuedCount() > 0;
+			/*
+			 * A completed flip is worth a wake-up of its own only when a
+			 * frame waits for it, the camera has nothing queued, or it is
+			 * the last frame wanted. Otherwise onCapture() collects it
+			 * with one read when the next frame arrives: one poll per
+			 * frame instead of two, and the event's kernel timestamp
+			 * keeps the latency exact.
+			 */
+			bool wantFlip = display_->flipPending() &&
+				(scheduler_.waiting() || !capturing ||
+				 (framesWanted_ && stats_.displayedFrames() + 1 >= framesWanted_));
 			pollfd fds[3] = {
 				{ capturing ? capture_->fd() : -1, POLLIN, 0 },
-				{ display_->fd(), POLLIN, 0 },
+				{ wantFlip ? display_->fd() : -1, POLLIN, 0 },
 				{ stopFd_.get(), POLLIN, 0 },
 			};
 			/*
