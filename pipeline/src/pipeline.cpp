@@ -564,9 +564,9 @@ void Pipeline::run()
 				capture_->checkAlive();
 				if (++pollErrors < 10)
 					continue;
-				throw Error(
-					capture_->path() + " (" + capture_->driver() +
-					"): the device reported an error while streaming (disconnected?)");
+				throw Error(capture_->path() + " (" + capture_->driver() +
+					    "): the device stopped streaming with an error (poll reports POLLERR; "
+					    "a fatal driver error or a vanished device)");
 			}
 			pollErrors = 0;
 			if (!capturing && !display_->flipPending())

@@ -2,6 +2,8 @@
 # vivid's error injection while dmapipe-cam streams:
 #  - V4L2_BUF_FLAG_ERROR frames are dropped, counted, and streaming goes on;
 #  - VIDIOC_STREAMON / VIDIOC_REQBUFS errors give a clear message and exit 1;
+#  - a disconnect stops the app with a message naming the device, exit 1,
+#    and capbuf's live buffers return to 0 (nothing leaked).
 # usage: vivid-faults.sh DMAPIPE-CAM
 cam=$1
 fail=0
@@ -37,6 +39,46 @@ run --frames 10 >/tmp/reqbufs.log 2>&1
 check "REQBUFS error is a clear error" 1 $? "VIDIOC_REQBUFS" /tmp/reqbufs.log
 [ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after failed starts: $(live)"; fail=1; }
 
-# A disconnect while streaming is not tested yet: dmapipe-cam or vivid hung
-# in 2 of 5 runs (see docs/reliability.md).
+# 3. QBUF refused while streaming (vivid: the next buffer's prepare fails),
+#    and vb2's fatal streaming error (every later DQBUF fails, poll POLLERR).
+for fault in "inject_vidioc_qbuf_error:VIDIOC_QBUF" \
+	"inject_fatal_streaming_error:stopped streaming with an error"; do
+	ctl=${fault%%:*}
+	"$cam" --camera "$dev" --display cirrus --format XR24 --stats-interval 1 >/tmp/f.log 2>&1 &
+	pid=$!
+	i=0
+	until grep -q "fps" /tmp/f.log || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
+	v4l2-ctl -d "$dev" -c "$ctl=1"
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	if kill -0 $pid 2>/dev/null; then
+		echo "FAIL: $ctl: dmapipe-cam still runs 20 s later"
+		kill -9 $pid
+		fail=1
+	fi
+	wait $pid
+	check "$ctl while streaming is a clear error" 1 $? "${fault#*:}" /tmp/f.log
+	[ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after $ctl: $(live)"; fail=1; }
+done
+
+# 4. Disconnect while streaming.  vivid reconnects when the last file handle
+# on a disconnected device closes: disconnecting before dmapipe-cam has the
+# device open makes v4l2-ctl that last handle, and the app then streams on a
+# healthy device forever (what once looked like a hang).  So the disconnect
+# waits for the app's first status line, i.e. frames on screen.
+"$cam" --camera "$dev" --display cirrus --format XR24 --stats-interval 1 >/tmp/disc.log 2>&1 &
+pid=$!
+i=0
+until grep -q "fps" /tmp/disc.log || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
+v4l2-ctl -d "$dev" -c disconnect=1
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then
+	echo "FAIL: dmapipe-cam still runs 20 s after the disconnect"
+	kill -9 $pid
+	fail=1
+fi
+wait $pid
+check "disconnect stops with a message" 1 $? "disconnected" /tmp/disc.log
+[ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after disconnect: $(live)"; fail=1; }
 exit $fail
