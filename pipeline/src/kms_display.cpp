@@ -235,10 +235,11 @@ KmsDisplay::KmsDisplay(const std::string &pathOrDriver) : props_(std::make_uniqu
 				break;
 		}
 		if (!fd_)
-			throw Error(pathOrDriver.empty()
-					    ? "no KMS device with a connected display under /dev/dri"
-					    : "no KMS device of driver \"" + pathOrDriver +
-						    "\" with a connected display (try --list)");
+			throw Error(
+				pathOrDriver.empty()
+					? "no KMS device with a connected display under /dev/dri"
+					: "no KMS device of driver \"" + pathOrDriver +
+						"\" with a connected display (`dmapipe-cam --list` lists them)");
 	}
 	if (!drmIsMaster(fd_.get()) && drmSetMaster(fd_.get()) < 0)
 		throwErrno("drmSetMaster", path_ + " (" + driver_ + ")",

@@ -103,7 +103,8 @@ V4l2Capture::V4l2Capture(const std::string &pathOrName)
 			throw Error(pathOrName.empty()
 					    ? "no V4L2 capture device found under /dev/video*"
 					    : "no V4L2 capture device with driver or card \"" +
-						    pathOrName + "\" (try --list)");
+						    pathOrName +
+						    "\" (`dmapipe-cam --list` lists them)");
 	}
 	format_ = currentFormat();
 }
