@@ -1,7 +1,7 @@
 #!/bin/sh
 # The harness itself: exit status carried out of the guest, a kernel WARNING
 # fails a run whose command succeeded, a hung guest is killed at the timeout
-# with the last kernel log lines shown.  Runs on the host.
+# with its CPUs' backtraces (magic sysrq) shown.  Runs on the host.
 set -u
 runner=$1
 kernel=$2
@@ -20,7 +20,8 @@ grep -q 'kernel log shows problems' "$out" && [ $rc = 1 ] ||
 
 "$runner" --kernel "$kernel" --display none --timeout 25 -- sleep 1000 >"$out" 2>&1
 rc=$?
-grep -q 'timeout: the guest did not finish within 25 s' "$out" && grep -q 'last kernel log lines' "$out" &&
+grep -q 'timeout: the guest did not finish within 25 s' "$out" &&
+	grep -q 'sysrq: Show backtrace of all active CPUs' "$out" && grep -q 'whole guest kernel log' "$out" &&
 	[ $rc = 124 ] || { echo "FAIL: a hung guest gave status $rc"; cat "$out"; fail=1; }
 
 [ $fail = 0 ] && echo "harness: status, kernel-log check and timeout all behave"
