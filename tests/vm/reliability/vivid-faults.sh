@@ -39,24 +39,31 @@ run --frames 10 >/tmp/reqbufs.log 2>&1
 check "REQBUFS error is a clear error" 1 $? "VIDIOC_REQBUFS" /tmp/reqbufs.log
 [ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after failed starts: $(live)"; fail=1; }
 
+# inject_while_streaming CONTROL LOG: starts dmapipe-cam, waits for its first
+# status line (frames on screen), presses vivid's CONTROL button, and returns
+# the app's exit status; an app still running 20 s later is a failure.
+inject_while_streaming() {
+	"$cam" --camera "$dev" --display cirrus --format XR24 --stats-interval 1 >"$2" 2>&1 &
+	pid=$!
+	i=0
+	until grep -q "fps" "$2" || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
+	v4l2-ctl -d "$dev" -c "$1=1"
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	if kill -0 $pid 2>/dev/null; then
+		echo "FAIL: $1: dmapipe-cam still runs 20 s later"
+		kill -9 $pid
+		fail=1
+	fi
+	wait $pid
+}
+
 # 3. QBUF refused while streaming (vivid: the next buffer's prepare fails),
 #    and vb2's fatal streaming error (every later DQBUF fails, poll POLLERR).
 for fault in "inject_vidioc_qbuf_error:VIDIOC_QBUF" \
 	"inject_fatal_streaming_error:stopped streaming with an error"; do
 	ctl=${fault%%:*}
-	"$cam" --camera "$dev" --display cirrus --format XR24 --stats-interval 1 >/tmp/f.log 2>&1 &
-	pid=$!
-	i=0
-	until grep -q "fps" /tmp/f.log || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
-	v4l2-ctl -d "$dev" -c "$ctl=1"
-	i=0
-	while kill -0 $pid 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
-	if kill -0 $pid 2>/dev/null; then
-		echo "FAIL: $ctl: dmapipe-cam still runs 20 s later"
-		kill -9 $pid
-		fail=1
-	fi
-	wait $pid
+	inject_while_streaming "$ctl" /tmp/f.log
 	check "$ctl while streaming is a clear error" 1 $? "${fault#*:}" /tmp/f.log
 	[ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after $ctl: $(live)"; fail=1; }
 done
@@ -64,21 +71,9 @@ done
 # 4. Disconnect while streaming.  vivid reconnects when the last file handle
 # on a disconnected device closes: disconnecting before dmapipe-cam has the
 # device open makes v4l2-ctl that last handle, and the app then streams on a
-# healthy device forever (what once looked like a hang).  So the disconnect
-# waits for the app's first status line, i.e. frames on screen.
-"$cam" --camera "$dev" --display cirrus --format XR24 --stats-interval 1 >/tmp/disc.log 2>&1 &
-pid=$!
-i=0
-until grep -q "fps" /tmp/disc.log || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
-v4l2-ctl -d "$dev" -c disconnect=1
-i=0
-while kill -0 $pid 2>/dev/null && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
-if kill -0 $pid 2>/dev/null; then
-	echo "FAIL: dmapipe-cam still runs 20 s after the disconnect"
-	kill -9 $pid
-	fail=1
-fi
-wait $pid
+# healthy device forever (what once looked like a hang).  Hence the wait for
+# the first status line above.
+inject_while_streaming disconnect /tmp/disc.log
 check "disconnect stops with a message" 1 $? "disconnected" /tmp/disc.log
 [ "$(live)" = 0 ] || { echo "FAIL: capbuf buffers left after disconnect: $(live)"; fail=1; }
 exit $fail
