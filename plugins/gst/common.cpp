@@ -165,4 +165,27 @@ GstBuffer *wrapDmaBuffer(GstAllocator *dmabufAllocator, const DmaBuffer &buffer)
 	return gbuf;
 }
 
+std::vector<Plane> dmaPlanesOf(GstBuffer *buf, const PixelFormat &format, guint height, guint nplanes,
+			       const gsize *offsets, const gint *strides, const char *who)
+{
+	std::vector<Plane> planes;
+	for (guint i = 0; i < nplanes; i++) {
+		guint idx, len;
+		gsize skip;
+		if (!gst_buffer_find_memory(buf, offsets[i], 1, &idx, &len, &skip))
+			throw Error("plane " + std::to_string(i) + " offset " +
+				    std::to_string(offsets[i]) + " is outside the buffer");
+		GstMemory *mem = gst_buffer_peek_memory(buf, idx);
+		Plane pl;
+		pl.fd = UniqueFd(fcntl(gst_dmabuf_memory_get_fd(mem), F_DUPFD_CLOEXEC, 3));
+		if (!pl.fd)
+			throwErrno("dup(dma-buf)", who);
+		pl.offset = uint32_t(mem->offset + skip);
+		pl.stride = uint32_t(strides[i]);
+		pl.length = pl.stride * format.planeHeight(i, height);
+		planes.push_back(std::move(pl));
+	}
+	return planes;
+}
+
 } /* namespace dmapipe::gst */

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <dmapipe/allocator.h>
 #include <dmapipe/buffer.h>
@@ -53,5 +54,13 @@ GstLayout gstLayout(const DmaBuffer &buffer);
 GstBuffer *wrapDmaBuffer(GstAllocator *dmabufAllocator, const DmaBuffer &buffer);
 /* Adds the GstVideoMeta of buffer's layout to gbuf. */
 void addVideoMeta(GstBuffer *gbuf, const DmaBuffer &buffer);
+
+/*
+ * The planes of buf, a GstBuffer of dma-buf memories, as the framework's
+ * planes: each plane's fd dup'ed from the memory its offset falls in, offsets
+ * made relative to that dma-buf. who names the caller in errors.
+ */
+std::vector<Plane> dmaPlanesOf(GstBuffer *buf, const PixelFormat &format, guint height, guint nplanes,
+			       const gsize *offsets, const gint *strides, const char *who);
 
 } /* namespace dmapipe::gst */

@@ -543,23 +543,8 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 	auto pf = pixelFormatFromVideo(vf);
 	if (!pf || pf->planes != nplanes)
 		return nullptr;
-	std::vector<Plane> planes;
-	for (guint i = 0; i < nplanes; i++) {
-		guint idx, len;
-		gsize skip;
-		if (!gst_buffer_find_memory(buf, offsets[i], 1, &idx, &len, &skip))
-			throw Error("plane " + std::to_string(i) + " offset " +
-				    std::to_string(offsets[i]) + " is outside the buffer");
-		GstMemory *mem = gst_buffer_peek_memory(buf, idx);
-		Plane pl;
-		pl.fd = UniqueFd(fcntl(gst_dmabuf_memory_get_fd(mem), F_DUPFD_CLOEXEC, 3));
-		if (!pl.fd)
-			throwErrno("dup(dma-buf)", "dmapipesink");
-		pl.offset = uint32_t(mem->offset + skip);
-		pl.stride = uint32_t(strides[i]);
-		pl.length = pl.stride * pf->planeHeight(i, h);
-		planes.push_back(std::move(pl));
-	}
+	std::vector<Plane> planes =
+		dmaPlanesOf(buf, *pf, h, nplanes, offsets, strides, "dmapipesink");
 	auto db = std::make_unique<DmaBuffer>(*pf, w, h, std::move(planes), std::string());
 	c = new Cached {};
 	c->shared = p->shared;

@@ -84,22 +84,11 @@ const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access 
 		throw Error(std::string(pf->name) + " has " + std::to_string(pf->planes) +
 			    " planes, the buffer " + std::to_string(nplanes));
 	auto sb = std::make_unique<StageBuffer>();
-	std::vector<Plane> planes;
+	std::vector<Plane> planes =
+		dmaPlanesOf(buf, *pf, h, nplanes, offsets, strides, "dmapipe stage");
+	/* Planes sharing one dma-buf share one mapping. */
 	std::vector<uint64_t> inodes;
-	for (guint i = 0; i < nplanes; i++) {
-		guint idx, len;
-		gsize skip;
-		if (!gst_buffer_find_memory(buf, offsets[i], 1, &idx, &len, &skip))
-			throw Error("plane " + std::to_string(i) + " offset " +
-				    std::to_string(offsets[i]) + " is outside the buffer");
-		GstMemory *mem = gst_buffer_peek_memory(buf, idx);
-		Plane pl;
-		pl.fd = UniqueFd(fcntl(gst_dmabuf_memory_get_fd(mem), F_DUPFD_CLOEXEC, 3));
-		if (!pl.fd)
-			throwErrno("dup(dma-buf)", "dmapipe stage");
-		pl.offset = uint32_t(mem->offset + skip);
-		pl.stride = uint32_t(strides[i]);
-		pl.length = pl.stride * pf->planeHeight(i, h);
+	for (const Plane &pl : planes) {
 		uint64_t ino = dmabufInode(pl.fd.get());
 		unsigned m = 0;
 		while (m < inodes.size() && inodes[m] != ino)
@@ -107,7 +96,6 @@ const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access 
 		if (m == inodes.size())
 			inodes.push_back(ino);
 		sb->planeMap.push_back(m);
-		planes.push_back(std::move(pl));
 	}
 	sb->buffer = std::make_unique<DmaBuffer>(*pf, w, h, std::move(planes), std::string());
 	const auto &bp = sb->buffer->planes();
