@@ -13,11 +13,17 @@ dev=$(for d in /sys/class/video4linux/video*; do
 	[ "$(cat "$d/name")" = vivid-000-vid-cap ] && echo "/dev/${d##*/}"; done | head -n 1)
 live() { sed -n 's/^live_buffers //p' /sys/kernel/debug/capbuf/stats; }
 run() { "$cam" --camera "$dev" --display cirrus --stats-interval 0 "$@"; }
-# start LOG ARGS: dmapipe-cam in the background, its pid in $! (not a subshell's).
+# start LOG ARGS: dmapipe-cam in the background, its pid in $pid (not a
+# subshell's); returns once its first status line says frames are on screen,
+# so that no fault lands before the app holds the display (under the debug
+# kernel start-up takes seconds).
 start() {
 	out=$1
 	shift
-	"$cam" --camera "$dev" --display cirrus --stats-interval 0 "$@" >"$out" 2>&1 &
+	"$cam" --camera "$dev" --display cirrus --stats-interval 1 "$@" >"$out" 2>&1 &
+	pid=$!
+	i=0
+	until grep -q "fps" "$out" || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
 }
 check() { # what, status wanted, status, pattern, output file
 	if [ "$2" != "$3" ] || ! grep -q -- "$4" "$5"; then
@@ -32,8 +38,7 @@ no_leftovers() {
 
 # 1. Another process holds DRM master.
 start /tmp/holder.log --format XR24 --size 640x360 --frames 100000
-holder=$!
-sleep 4
+holder=$pid
 run --format XR24 --size 640x360 --frames 10 >/tmp/second.log 2>&1
 check "DRM master held by another process" 1 $? "DRM master" /tmp/second.log
 kill -INT $holder
@@ -57,8 +62,6 @@ card=$(for c in /sys/class/drm/card[0-9]; do
 	[ "$(basename "$(readlink "$c/device/driver")")" = cirrus ] && echo "$c"; done | head -n 1)
 pci=$(readlink -f "$card/device")
 start /tmp/unplug.log --format XR24 --size 640x360 --frames 100000
-pid=$!
-sleep 4
 echo 1 >"$pci/remove"
 # The pipeline must notice within a few frames' time, not hang.
 i=0
