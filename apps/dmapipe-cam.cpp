@@ -58,9 +58,9 @@ static void usage(FILE *out)
 		"  --list                list cameras, displays, heaps and the path each pairing takes\n"
 		"  --help, --version\n"
 		"\n"
-		"While running, one status line (fps, drops, latency from capture timestamp to\n"
-		"page flip, the buffer path) is refreshed on a terminal, printed line by line\n"
-		"otherwise; a summary follows at exit.\n"
+		"While running, one status line (fps, frames displayed, drops, latency from capture\n"
+		"timestamp to page flip, the buffer path) is refreshed on a terminal, printed line\n"
+		"by line otherwise; a summary follows at exit.\n"
 		"\n"
 		"Exit status: 0 when the frames were shown or the run was interrupted (SIGINT,\n"
 		"SIGTERM); 1 on a device or pipeline error (the message says what to do);\n"
@@ -206,9 +206,11 @@ int main(int argc, char **argv)
 			p.onStats = [&](const Stats &s) {
 				char line[256];
 				snprintf(line, sizeof(line),
-					 "%.1f fps, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
-					 s.fps(monotonicNs()), (unsigned long long)s.drops(),
-					 s.latencyMs(50), s.latencyMs(99), path.c_str());
+					 "%.1f fps, displayed %llu, dropped %llu, latency p50 %.1f ms p99 %.1f ms, %s",
+					 s.fps(monotonicNs()),
+					 (unsigned long long)s.displayedFrames(),
+					 (unsigned long long)s.drops(), s.latencyMs(50),
+					 s.latencyMs(99), path.c_str());
 				if (tty)
 					printf("\r\033[K%s", line);
 				else

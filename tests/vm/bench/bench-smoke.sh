@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$1" --kernel stock --display vkms --capbuf "$2" --timeout 800 -- \
-	"$here/matrix" --display vkms --frames 20 --build-dir "$3" --smoke | tee "$out/vkms.jsonl"
+	"$here/matrix" --display vkms --frames 30 --build-dir "$3" --smoke | tee "$out/vkms.jsonl"
 python3 - "$out/vkms.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
