@@ -12,7 +12,7 @@ python3 - "$out/vkms.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
 names = {r['name'] for r in rows}
-want = {'gst v4l2src ! kmssink (copy)', 'gst v4l2src io-mode=dmabuf ! kmssink',
+want = {'gst v4l2src io-mode=mmap ! kmssink (copy)', 'gst v4l2src io-mode=dmabuf ! kmssink',
         'dmapipe-cam --alloc capbuf', 'gst dmapipesrc ! dmapipesink'}
 bad = [r for r in rows if r.get('status') != 0 or r.get('cpu_ms_per_frame') is None
        or (r['name'] == 'dmapipe-cam --alloc capbuf' and r.get('syscalls_per_frame') is None)]
