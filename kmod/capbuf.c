@@ -2,18 +2,24 @@
 /*
  * capbuf: a dma-buf exporter for camera capture buffers.
  *
- * Buffers are allocated through the dma-heap ABI on /dev/dma_heap/capbuf
- * (cached CPU mappings) and /dev/dma_heap/capbuf-wc (write-combined), so
- * programs written for dma-heaps work unchanged on kernels without the heap
- * framework.
+ * Buffers are allocated through the dma-heap ABI on three nodes:
+ * /dev/dma_heap/capbuf (cached CPU mappings), /dev/dma_heap/capbuf-wc
+ * (write-combined) and /dev/dma_heap/capbuf-contig (physically contiguous,
+ * for devices without an IOMMU), so programs written for dma-heaps work
+ * unchanged on kernels without the heap framework.
  *
  * CPU mappings follow the dma-buf mmap design discussed on linaro-mm-sig in
- * 2012: user PTEs are faulted in lazily and caches are made coherent for the
- * CPU at fault time; when a device maps the buffer for DMA the user PTEs are
- * shot down, so the next CPU touch faults again and is ordered after the DMA.
- * DMA_BUF_IOCTL_SYNC brackets are honoured for every mapped attachment and
- * the kernel vmap. An optional checker turns a CPU fault on a device-owned
- * buffer into a logged violation or SIGBUS.
+ * 2012: user PTEs are faulted in lazily (the whole mapping at the first
+ * touch) and caches are made coherent for the CPU at fault time; when a
+ * device maps the buffer for DMA the user PTEs are shot down, so the next
+ * CPU touch faults again. Coherency itself comes from DMA_BUF_IOCTL_SYNC,
+ * honoured for every mapped attachment and the kernel vmap, and ordering
+ * against asynchronous DMA from fences; the shootdown is what lets an
+ * optional checker turn a CPU touch of a device-owned buffer into a logged
+ * violation or SIGBUS.
+ *
+ * Mappings are VM_PFNMAP, as the system heap's and udmabuf's are: pages of a
+ * buffer a device may own cannot be pinned by get_user_pages().
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -29,7 +35,6 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
-#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
@@ -37,6 +42,8 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <uapi/linux/dma-heap.h>
+
+#include "capbuf_compat.h"
 
 /* DMA_BUF_IOCTL_SYNC directions, as the dma-buf core passes them to us. */
 enum capbuf_dir {
@@ -66,9 +73,15 @@ static unsigned long max_total_size = 1UL << 30;
 module_param(max_total_size, ulong, 0644);
 MODULE_PARM_DESC(max_total_size, "Bytes all live buffers may hold together (default 1 GiB)");
 
+enum capbuf_kind {
+	CAPBUF_CACHED,
+	CAPBUF_WRITECOMBINE,
+	CAPBUF_CONTIGUOUS,
+};
+
 struct capbuf_heap {
 	const char *name;
-	bool writecombine;
+	enum capbuf_kind kind;
 	struct miscdevice misc;
 };
 
@@ -79,7 +92,9 @@ struct capbuf_buffer {
 	unsigned long ino;
 	size_t size;
 	pgoff_t npages;
-	struct page **pages;
+	struct page **pages;		/* every page, for vmap and faults */
+	unsigned int runs;		/* physically contiguous runs */
+	dma_addr_t contig_dma;		/* CAPBUF_CONTIGUOUS: the heap's handle */
 
 	struct mutex lock;		/* everything below */
 	struct list_head attachments;
@@ -87,28 +102,38 @@ struct capbuf_buffer {
 	unsigned int vmap_count;
 	unsigned int cpu_open;		/* open DMA_BUF_IOCTL_SYNC brackets */
 	bool device_owned;
-	bool cpu_coherent;		/* synced for the CPU since the last DMA */
 	bool violation_logged;
 	unsigned long begin[CAPBUF_DIR_COUNT];
 	unsigned long end[CAPBUF_DIR_COUNT];
 	unsigned long faults;
 	unsigned long shootdowns;
 	unsigned long violations;
+	unsigned long syncs_cpu;	/* attachment syncs for the CPU */
+	unsigned long syncs_device;	/* attachment syncs for the device */
 };
 
+/*
+ * The exporter keeps its own table per device, mapped, and syncs through it;
+ * the importer gets a copy. The dma-buf core may scramble the copy's page
+ * links (CONFIG_DMABUF_DEBUG), and importers may only use its DMA addresses.
+ */
 struct capbuf_attachment {
 	struct list_head node;
 	struct device *dev;
-	struct sg_table table;
+	struct sg_table table;		/* ours */
+	struct sg_table importer;	/* the importer's copy while mapped */
 	bool mapped;
 	enum dma_data_direction dir;
 };
 
 static LIST_HEAD(capbuf_buffers);
+static LIST_HEAD(capbuf_leaked);	/* released with a vmap live */
 static DEFINE_MUTEX(capbuf_buffers_lock);	/* list and totals */
 static size_t capbuf_live_bytes;
 static unsigned long capbuf_live_buffers;
 static unsigned long capbuf_total_allocated;
+static unsigned long capbuf_leaked_buffers;
+static size_t capbuf_leaked_bytes;
 static atomic_long_t capbuf_total_violations;
 static struct dentry *capbuf_debugfs;
 
@@ -148,66 +173,56 @@ static enum capbuf_dir capbuf_dir_index(enum dma_data_direction dir)
 	}
 }
 
+static struct device *capbuf_heap_dev(struct capbuf_heap *heap)
+{
+	return heap->misc.this_device;
+}
+
 /*
  * Zap every user PTE of the buffer: the next CPU access faults and goes
- * through capbuf_vm_fault(), which orders it after the device's access.
- * Called without buffer->lock: the fault handler takes that lock under
- * mmap_lock, and unmap_mapping_range() takes i_mmap_rwsem.
+ * through capbuf_vm_fault(). Called with buffer->lock held, which the fault
+ * handler takes before it installs PTEs: no fault that saw the buffer
+ * CPU-owned can install a PTE after this returns. The lock order is
+ * mmap_lock -> buffer->lock -> i_mmap_rwsem, and since 6.2 the core calls
+ * map_dma_buf with dmabuf->resv held, above buffer->lock.
  */
 static void capbuf_shootdown(struct capbuf_buffer *buffer)
 {
+	lockdep_assert_held(&buffer->lock);
+	buffer->shootdowns++;
 	unmap_mapping_range(buffer->dmabuf->file->f_mapping, 0, 0, 1);
 }
 
 /*
- * Shootdown before device DMA. A fault that checked ownership before the
- * buffer became device-owned may still be installing its PTE: it holds the
- * page lock until the PTE is in, so waiting for every page lock and zapping
- * again leaves no CPU mapping behind.
+ * Cache maintenance, by scatterlist, through the exporter's own table and
+ * in the direction the device mapped it with (the DMA API allows no
+ * other): right behind an IOMMU, where one DMA segment spans scattered
+ * pages.
  */
-static void capbuf_shootdown_sync(struct capbuf_buffer *buffer)
-{
-	pgoff_t i;
-
-	capbuf_shootdown(buffer);
-	for (i = 0; i < buffer->npages; i++) {
-		lock_page(buffer->pages[i]);
-		unlock_page(buffer->pages[i]);
-	}
-	capbuf_shootdown(buffer);
-}
-
-/* Make every device mapping coherent for the CPU, once per device access. */
-/*
- * Cache maintenance for one mapped attachment, by DMA address: while a table
- * is handed out, its page links belong to the importer (CONFIG_DMABUF_DEBUG
- * even scrambles them), so the exporter must not go through sg_page().
- */
-static void capbuf_sync_attachment(struct capbuf_attachment *a, bool for_cpu)
-{
-	struct scatterlist *sg;
-	int i;
-
-	for_each_sgtable_dma_sg(&a->table, sg, i) {
-		if (for_cpu)
-			dma_sync_single_for_cpu(a->dev, sg_dma_address(sg),
-						sg_dma_len(sg), a->dir);
-		else
-			dma_sync_single_for_device(a->dev, sg_dma_address(sg),
-						   sg_dma_len(sg), a->dir);
-	}
-}
-
 static void capbuf_sync_for_cpu(struct capbuf_buffer *buffer)
 {
 	struct capbuf_attachment *a;
 
-	if (buffer->cpu_coherent)
-		return;
-	list_for_each_entry(a, &buffer->attachments, node)
-		if (a->mapped)
-			capbuf_sync_attachment(a, true);
-	buffer->cpu_coherent = true;
+	lockdep_assert_held(&buffer->lock);
+	list_for_each_entry(a, &buffer->attachments, node) {
+		if (!a->mapped)
+			continue;
+		dma_sync_sgtable_for_cpu(a->dev, &a->table, a->dir);
+		buffer->syncs_cpu++;
+	}
+}
+
+static void capbuf_sync_for_device(struct capbuf_buffer *buffer)
+{
+	struct capbuf_attachment *a;
+
+	lockdep_assert_held(&buffer->lock);
+	list_for_each_entry(a, &buffer->attachments, node) {
+		if (!a->mapped)
+			continue;
+		dma_sync_sgtable_for_device(a->dev, &a->table, a->dir);
+		buffer->syncs_device++;
+	}
 }
 
 static int capbuf_attach(struct dma_buf *dmabuf,
@@ -256,6 +271,30 @@ static void capbuf_detach(struct dma_buf *dmabuf,
 	kfree(a);
 }
 
+/*
+ * The importer's copy of a mapped table: pages, lengths and DMA addresses.
+ * Our pages are system RAM, never PCI peer memory, so no entry carries the
+ * DMA bus-address flag that would have to be copied too.
+ */
+static int capbuf_copy_table(struct sg_table *dst, struct sg_table *src)
+{
+	struct scatterlist *s, *d;
+	int ret, i;
+
+	ret = sg_alloc_table(dst, src->orig_nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+	d = dst->sgl;
+	for_each_sgtable_sg(src, s, i) {
+		sg_set_page(d, sg_page(s), s->length, s->offset);
+		sg_dma_address(d) = sg_dma_address(s);
+		sg_dma_len(d) = sg_dma_len(s);
+		d = sg_next(d);
+	}
+	dst->nents = src->nents;
+	return 0;
+}
+
 static struct sg_table *capbuf_map_dma_buf(struct dma_buf_attachment *attachment,
 					   enum dma_data_direction dir)
 {
@@ -265,24 +304,28 @@ static struct sg_table *capbuf_map_dma_buf(struct dma_buf_attachment *attachment
 
 	mutex_lock(&buffer->lock);
 	if (a->mapped) {
-		mutex_unlock(&buffer->lock);
-		return ERR_PTR(-EBUSY);
+		ret = -EBUSY;
+		goto err_unlock;
 	}
 	/* Maps and syncs the caches for the device in this direction. */
 	ret = dma_map_sgtable(a->dev, &a->table, dir, 0);
-	if (ret) {
-		mutex_unlock(&buffer->lock);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		goto err_unlock;
+	ret = capbuf_copy_table(&a->importer, &a->table);
+	if (ret)
+		goto err_unmap;
 	a->mapped = true;
 	a->dir = dir;
 	buffer->device_owned = true;
-	buffer->cpu_coherent = false;
-	buffer->shootdowns++;
+	capbuf_shootdown(buffer);
 	mutex_unlock(&buffer->lock);
+	return &a->importer;
 
-	capbuf_shootdown_sync(buffer);
-	return &a->table;
+err_unmap:
+	dma_unmap_sgtable(a->dev, &a->table, dir, 0);
+err_unlock:
+	mutex_unlock(&buffer->lock);
+	return ERR_PTR(ret);
 }
 
 static void capbuf_unmap_dma_buf(struct dma_buf_attachment *attachment,
@@ -293,12 +336,19 @@ static void capbuf_unmap_dma_buf(struct dma_buf_attachment *attachment,
 	struct capbuf_attachment *a = attachment->priv;
 
 	mutex_lock(&buffer->lock);
-	dma_unmap_sgtable(a->dev, table, dir, 0);
-	a->mapped = false;
-	a->dir = DMA_NONE;
+	if (!WARN_ON(!a->mapped || table != &a->importer)) {
+		dma_unmap_sgtable(a->dev, &a->table, a->dir, 0);
+		sg_free_table(&a->importer);
+		a->mapped = false;
+		a->dir = DMA_NONE;
+	}
 	mutex_unlock(&buffer->lock);
 }
 
+/*
+ * Every START syncs: whatever happened since the last one (a CPU fault
+ * included), the device may have written the buffer in between.
+ */
 static int capbuf_begin_cpu_access(struct dma_buf *dmabuf,
 				   enum dma_data_direction dir)
 {
@@ -319,20 +369,11 @@ static int capbuf_end_cpu_access(struct dma_buf *dmabuf,
 				 enum dma_data_direction dir)
 {
 	struct capbuf_buffer *buffer = dmabuf->priv;
-	struct capbuf_attachment *a;
-	bool zap = false;
 
 	mutex_lock(&buffer->lock);
 	if (buffer->vaddr)
 		flush_kernel_vmap_range(buffer->vaddr, buffer->size);
-	/*
-	 * Sync in the direction each device mapped the buffer with: the DMA
-	 * API allows no other, and it is the device's view that matters.
-	 */
-	list_for_each_entry(a, &buffer->attachments, node)
-		if (a->mapped)
-			capbuf_sync_attachment(a, false);
-	buffer->cpu_coherent = false;
+	capbuf_sync_for_device(buffer);
 	buffer->end[capbuf_dir_index(dir)]++;
 	if (buffer->cpu_open)
 		buffer->cpu_open--;
@@ -340,61 +381,77 @@ static int capbuf_end_cpu_access(struct dma_buf *dmabuf,
 		buffer->device_owned = true;
 		/*
 		 * Only the checker needs the PTEs gone here: without it the
-		 * next frame's accesses would fault once per page for nothing.
+		 * next frame's accesses would fault for nothing.
 		 */
-		if (READ_ONCE(capbuf_check_mode) != CAPBUF_CHECK_OFF) {
-			buffer->shootdowns++;
-			zap = true;
-		}
+		if (READ_ONCE(capbuf_check_mode) != CAPBUF_CHECK_OFF)
+			capbuf_shootdown(buffer);
 	}
 	mutex_unlock(&buffer->lock);
-
-	if (zap)
-		capbuf_shootdown(buffer);
 	return 0;
 }
 
+/*
+ * Called with buffer->lock held, on a fault while the checker is on and a
+ * device owns the buffer: counts and logs the violation; true when the
+ * access may go on (warn), false for SIGBUS (strict).
+ */
+static bool capbuf_violation(struct capbuf_buffer *buffer, pgoff_t pgoff,
+			     int mode)
+{
+	buffer->violations++;
+	atomic_long_inc(&capbuf_total_violations);
+	if (!buffer->violation_logged) {
+		buffer->violation_logged = true;
+		pr_notice("violation: %s[%d] touched buffer %lu (%s) at page %lu while a device owns it: missing DMA_BUF_IOCTL_SYNC START?\n",
+			  current->comm, task_pid_nr(current), buffer->ino,
+			  buffer->heap->name, (unsigned long)pgoff);
+	}
+	return mode != CAPBUF_CHECK_STRICT;
+}
+
+/*
+ * One fault maps the whole VMA: a 1080p frame is 2,025 pages, and faulting
+ * them one by one after every shootdown would cost more than the frame's
+ * processing on small cores. A violation maps only its own page, so that
+ * the checker sees every page a buggy program touches.
+ */
 static vm_fault_t capbuf_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct capbuf_buffer *buffer = vma->vm_private_data;
 	int mode = READ_ONCE(capbuf_check_mode);
-	struct page *page;
+	bool violation;
+	unsigned long addr;
+	pgoff_t pgoff;
+	vm_fault_t ret;
 
 	if (vmf->pgoff >= buffer->npages)
 		return VM_FAULT_SIGBUS;
 
-	/*
-	 * The page stays locked until the core has installed the PTE
-	 * (VM_FAULT_LOCKED), so a concurrent shootdown can wait for us.
-	 */
-	page = buffer->pages[vmf->pgoff];
-	lock_page(page);
 	mutex_lock(&buffer->lock);
 	buffer->faults++;
-	if (buffer->device_owned && mode != CAPBUF_CHECK_OFF) {
-		buffer->violations++;
-		if (!buffer->violation_logged) {
-			buffer->violation_logged = true;
-			pr_notice("violation: %s[%d] touched buffer %lu (%s) at page %lu while a device owns it: missing DMA_BUF_IOCTL_SYNC START?\n",
-				  current->comm, task_pid_nr(current),
-				  buffer->ino, buffer->heap->name,
-				  (unsigned long)vmf->pgoff);
-		}
-		atomic_long_inc(&capbuf_total_violations);
-		if (mode == CAPBUF_CHECK_STRICT) {
-			mutex_unlock(&buffer->lock);
-			unlock_page(page);
-			return VM_FAULT_SIGBUS;
-		}
+	violation = buffer->device_owned && mode != CAPBUF_CHECK_OFF;
+	if (violation && !capbuf_violation(buffer, vmf->pgoff, mode)) {
+		mutex_unlock(&buffer->lock);
+		return VM_FAULT_SIGBUS;
 	}
 	/* Invalidate at fault time: the CPU must not see stale lines. */
 	capbuf_sync_for_cpu(buffer);
-	mutex_unlock(&buffer->lock);
 
-	get_page(page);
-	vmf->page = page;
-	return VM_FAULT_LOCKED;
+	ret = vmf_insert_pfn(vma, vmf->address,
+			     page_to_pfn(buffer->pages[vmf->pgoff]));
+	for (addr = vma->vm_start, pgoff = vma->vm_pgoff;
+	     !violation && ret == VM_FAULT_NOPAGE && addr < vma->vm_end;
+	     addr += PAGE_SIZE, pgoff++) {
+		if (addr == vmf->address)
+			continue;
+		/* Best effort: the faulting page is in, others fault later. */
+		if (vmf_insert_pfn(vma, addr, page_to_pfn(buffer->pages[pgoff])) !=
+		    VM_FAULT_NOPAGE)
+			break;
+	}
+	mutex_unlock(&buffer->lock);
+	return ret;
 }
 
 static const struct vm_operations_struct capbuf_vm_ops = {
@@ -409,8 +466,9 @@ static int capbuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
-	if (buffer->heap->writecombine)
+	/* PFN mappings: get_user_pages() cannot pin what a device may own. */
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	if (buffer->heap->kind == CAPBUF_WRITECOMBINE)
 		vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
 	vma->vm_ops = &capbuf_vm_ops;
 	vma->vm_private_data = buffer;
@@ -422,7 +480,7 @@ static int capbuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	struct capbuf_buffer *buffer = dmabuf->priv;
 	pgprot_t prot = PAGE_KERNEL;
 
-	if (buffer->heap->writecombine)
+	if (buffer->heap->kind == CAPBUF_WRITECOMBINE)
 		prot = pgprot_writecombine(prot);
 
 	mutex_lock(&buffer->lock);
@@ -452,28 +510,54 @@ static void capbuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	iosys_map_clear(map);
 }
 
-static void capbuf_free_pages(struct page **pages, pgoff_t npages)
+static void capbuf_free_pages(struct capbuf_buffer *buffer)
 {
+	struct capbuf_heap *heap = buffer->heap;
 	pgoff_t i;
 
-	for (i = 0; i < npages; i++)
-		if (pages[i])
-			__free_page(pages[i]);
-	kvfree(pages);
+	if (heap->kind == CAPBUF_CONTIGUOUS) {
+		if (buffer->pages[0])
+			dma_free_pages(capbuf_heap_dev(heap), buffer->size,
+				       buffer->pages[0], buffer->contig_dma,
+				       DMA_BIDIRECTIONAL);
+	} else {
+		for (i = 0; i < buffer->npages; i++)
+			if (buffer->pages[i])
+				__free_page(buffer->pages[i]);
+	}
+	kvfree(buffer->pages);
 }
 
 static void capbuf_release(struct dma_buf *dmabuf)
 {
 	struct capbuf_buffer *buffer = dmabuf->priv;
+	bool leak = buffer->vmap_count;
 
 	mutex_lock(&capbuf_buffers_lock);
 	list_del(&buffer->node);
 	capbuf_live_bytes -= buffer->size;
 	capbuf_live_buffers--;
+	if (leak) {
+		list_add_tail(&buffer->node, &capbuf_leaked);
+		capbuf_leaked_buffers++;
+		capbuf_leaked_bytes += buffer->size;
+	}
 	mutex_unlock(&capbuf_buffers_lock);
 
-	WARN_ON(buffer->vmap_count);
-	capbuf_free_pages(buffer->pages, buffer->npages);
+	/*
+	 * An importer that dropped its last reference with a vmap still live
+	 * may still write through it: freeing the pages would hand that
+	 * memory to someone else. Keep it, and say so.
+	 */
+	if (leak) {
+		pr_err("buffer %lu (%s) released with %u kernel mapping(s) live: an importer leaked a vmap; its %zu bytes stay allocated\n",
+		       buffer->ino, buffer->heap->name, buffer->vmap_count,
+		       buffer->size);
+		return;
+	}
+	if (buffer->heap->kind == CAPBUF_WRITECOMBINE)
+		capbuf_pages_set_wb(buffer->pages, buffer->npages);
+	capbuf_free_pages(buffer);
 	mutex_destroy(&buffer->lock);
 	kfree(buffer);
 }
@@ -512,6 +596,117 @@ static void capbuf_unreserve(size_t size)
 	mutex_unlock(&capbuf_buffers_lock);
 }
 
+/*
+ * The system heap's policy: 1 MiB and 64 KiB runs where the page allocator
+ * has them without reclaim, single pages otherwise. Importers then get a few
+ * dozen segments per frame instead of one per page. Split pages free one by
+ * one like any other.
+ */
+static const unsigned int capbuf_orders[] = { 8, 4, 0 };
+
+static int capbuf_alloc_pages(struct capbuf_buffer *buffer)
+{
+	/* Zeroed: no earlier user's frame or kernel data reaches user space. */
+	const gfp_t gfp = GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN;
+	unsigned int max_order = capbuf_orders[0];
+	unsigned long pfn = 0;
+	pgoff_t filled = 0;
+
+	while (filled < buffer->npages) {
+		struct page *page = NULL;
+		unsigned int order = 0, i;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		for (i = 0; i < ARRAY_SIZE(capbuf_orders); i++) {
+			order = capbuf_orders[i];
+			if (order > max_order ||
+			    (1UL << order) > buffer->npages - filled)
+				continue;
+			if (order)
+				page = alloc_pages((gfp | __GFP_NORETRY) & ~__GFP_RECLAIM,
+						   order);
+			else
+				page = alloc_page(gfp | __GFP_RETRY_MAYFAIL);
+			if (page)
+				break;
+		}
+		if (!page)
+			return -ENOMEM;
+		max_order = order;
+		if (order)
+			split_page(page, order);
+		if (!filled || page_to_pfn(page) != pfn + 1)
+			buffer->runs++;
+		pfn = page_to_pfn(page);
+		for (i = 0; i < (1U << order); i++)
+			buffer->pages[filled++] = pfn_to_page(pfn + i);
+		pfn += (1UL << order) - 1;
+	}
+	return 0;
+}
+
+/*
+ * Physically contiguous memory through the DMA API (CMA where the kernel
+ * has an area, the page allocator up to its largest order otherwise), as
+ * vb2-dma-contig and the DRM DMA helpers allocate for devices without an
+ * IOMMU. Not charged to the memory cgroup: CMA pages never are.
+ */
+static int capbuf_alloc_contig(struct capbuf_buffer *buffer)
+{
+	struct device *dev = capbuf_heap_dev(buffer->heap);
+	struct page *page;
+	unsigned long pfn;
+	pgoff_t i;
+
+	page = dma_alloc_pages(dev, buffer->size, &buffer->contig_dma,
+			       DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+	if (!page)
+		return -ENOMEM;
+	pfn = page_to_pfn(page);
+	for (i = 0; i < buffer->npages; i++)
+		buffer->pages[i] = pfn_to_page(pfn + i);
+	buffer->runs = 1;
+	/* The allocator zeroed it through the CPU cache: hand it over clean. */
+	dma_sync_single_for_device(dev, buffer->contig_dma, buffer->size,
+				   DMA_BIDIRECTIONAL);
+	return 0;
+}
+
+/*
+ * Write-combined user and kernel mappings bypass the cache, so no dirty
+ * line of the zeroing may be left to be written back over a frame later:
+ * x86 moves the linear map to WC (which flushes), every architecture gets
+ * the lines cleaned and invalidated through a DMA mapping of the heap's
+ * device, as the dma-heap uncached buffers did.
+ */
+static int capbuf_prepare_wc(struct capbuf_buffer *buffer)
+{
+	struct device *dev = capbuf_heap_dev(buffer->heap);
+	struct sg_table table;
+	int ret;
+
+	ret = capbuf_pages_set_wc(buffer->pages, buffer->npages);
+	if (ret)
+		return ret;
+	ret = sg_alloc_table_from_pages(&table, buffer->pages, buffer->npages,
+					0, buffer->size, GFP_KERNEL);
+	if (ret)
+		goto err_wb;
+	ret = dma_map_sgtable(dev, &table, DMA_BIDIRECTIONAL, 0);
+	if (ret) {
+		sg_free_table(&table);
+		goto err_wb;
+	}
+	dma_unmap_sgtable(dev, &table, DMA_BIDIRECTIONAL, 0);
+	sg_free_table(&table);
+	return 0;
+
+err_wb:
+	capbuf_pages_set_wb(buffer->pages, buffer->npages);
+	return ret;
+}
+
 static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 				       u32 fd_flags, u64 heap_flags)
 {
@@ -519,7 +714,6 @@ static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 	struct capbuf_buffer *buffer;
 	struct dma_buf *dmabuf;
 	char *name;
-	pgoff_t i;
 	size_t size;
 	int ret;
 
@@ -536,7 +730,7 @@ static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 		return ERR_PTR(-ENOMEM);
 
 	ret = -ENOMEM;
-	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
+	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL_ACCOUNT);
 	if (!buffer)
 		goto err_unreserve;
 	mutex_init(&buffer->lock);
@@ -546,20 +740,20 @@ static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 	buffer->size = size;
 	buffer->npages = size >> PAGE_SHIFT;
 	buffer->pages = kvcalloc(buffer->npages, sizeof(*buffer->pages),
-				 GFP_KERNEL);
+				 GFP_KERNEL_ACCOUNT);
 	if (!buffer->pages)
 		goto err_free_buffer;
 
-	/* Zeroed: no earlier user's frame or kernel data reaches user space. */
-	for (i = 0; i < buffer->npages; i++) {
-		buffer->pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
-					      __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
-		if (!buffer->pages[i])
+	if (heap->kind == CAPBUF_CONTIGUOUS)
+		ret = capbuf_alloc_contig(buffer);
+	else
+		ret = capbuf_alloc_pages(buffer);
+	if (ret)
+		goto err_free_pages;
+	if (heap->kind == CAPBUF_WRITECOMBINE) {
+		ret = capbuf_prepare_wc(buffer);
+		if (ret)
 			goto err_free_pages;
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			goto err_free_pages;
-		}
 	}
 
 	exp_info.exp_name = heap->name;
@@ -570,7 +764,7 @@ static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 	dmabuf = dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
-		goto err_free_pages;
+		goto err_set_wb;
 	}
 	buffer->dmabuf = dmabuf;
 	buffer->ino = file_inode(dmabuf->file)->i_ino;
@@ -590,8 +784,11 @@ static struct dma_buf *capbuf_allocate(struct capbuf_heap *heap, u64 len,
 	mutex_unlock(&capbuf_buffers_lock);
 	return dmabuf;
 
+err_set_wb:
+	if (heap->kind == CAPBUF_WRITECOMBINE)
+		capbuf_pages_set_wb(buffer->pages, buffer->npages);
 err_free_pages:
-	capbuf_free_pages(buffer->pages, buffer->npages);
+	capbuf_free_pages(buffer);
 err_free_buffer:
 	mutex_destroy(&buffer->lock);
 	kfree(buffer);
@@ -663,7 +860,6 @@ static const struct file_operations capbuf_fops = {
 	.open = nonseekable_open,
 	.unlocked_ioctl = capbuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
 };
 
 static struct capbuf_heap capbuf_heaps[] = {
@@ -678,11 +874,21 @@ static struct capbuf_heap capbuf_heaps[] = {
 	},
 	{
 		.name = "capbuf-wc",
-		.writecombine = true,
+		.kind = CAPBUF_WRITECOMBINE,
 		.misc = {
 			.minor = MISC_DYNAMIC_MINOR,
 			.name = "capbuf-wc",
 			.nodename = "dma_heap/capbuf-wc",
+			.fops = &capbuf_fops,
+		},
+	},
+	{
+		.name = "capbuf-contig",
+		.kind = CAPBUF_CONTIGUOUS,
+		.misc = {
+			.minor = MISC_DYNAMIC_MINOR,
+			.name = "capbuf-contig",
+			.nodename = "dma_heap/capbuf-contig",
 			.fops = &capbuf_fops,
 		},
 	},
@@ -734,9 +940,10 @@ static int capbuf_buffers_show(struct seq_file *s, void *unused)
 			   buffer->vmap_count);
 		capbuf_show_dirs(s, "begin", buffer->begin);
 		capbuf_show_dirs(s, "end", buffer->end);
-		seq_printf(s, " faults=%lu shootdowns=%lu violations=%lu attachments=",
+		seq_printf(s, " faults=%lu shootdowns=%lu violations=%lu syncs_cpu=%lu syncs_device=%lu runs=%u attachments=",
 			   buffer->faults, buffer->shootdowns,
-			   buffer->violations);
+			   buffer->violations, buffer->syncs_cpu,
+			   buffer->syncs_device, buffer->runs);
 		if (list_empty(&buffer->attachments))
 			seq_puts(s, "-");
 		list_for_each_entry(a, &buffer->attachments, node)
@@ -755,11 +962,12 @@ DEFINE_SHOW_ATTRIBUTE(capbuf_buffers);
 static int capbuf_stats_show(struct seq_file *s, void *unused)
 {
 	mutex_lock(&capbuf_buffers_lock);
-	seq_printf(s, "live_buffers %lu\nlive_bytes %zu\nallocated_total %lu\nviolations_total %lu\ncheck %s\n",
+	seq_printf(s, "live_buffers %lu\nlive_bytes %zu\nallocated_total %lu\nviolations_total %lu\ncheck %s\nleaked_buffers %lu\nleaked_bytes %zu\n",
 		   capbuf_live_buffers, capbuf_live_bytes,
 		   capbuf_total_allocated,
 		   atomic_long_read(&capbuf_total_violations),
-		   capbuf_check_names[READ_ONCE(capbuf_check_mode)]);
+		   capbuf_check_names[READ_ONCE(capbuf_check_mode)],
+		   capbuf_leaked_buffers, capbuf_leaked_bytes);
 	mutex_unlock(&capbuf_buffers_lock);
 	return 0;
 }
@@ -774,9 +982,22 @@ static int __init capbuf_init(void)
 		if (ret) {
 			pr_err("cannot register /dev/%s: %d\n",
 			       capbuf_heaps[i].misc.nodename, ret);
-			while (--i >= 0)
-				misc_deregister(&capbuf_heaps[i].misc);
-			return ret;
+			goto err_deregister;
+		}
+		/*
+		 * The heap's device maps buffers itself only to clean caches
+		 * (capbuf-wc), where any address will do, and allocates
+		 * capbuf-contig's memory, which goes to devices without an
+		 * IOMMU: many of those address 32 bits only.
+		 */
+		ret = dma_coerce_mask_and_coherent(capbuf_heap_dev(&capbuf_heaps[i]),
+						   capbuf_heaps[i].kind == CAPBUF_CONTIGUOUS ?
+						   DMA_BIT_MASK(32) : DMA_BIT_MASK(64));
+		if (ret) {
+			pr_err("cannot set the DMA mask of /dev/%s: %d\n",
+			       capbuf_heaps[i].misc.nodename, ret);
+			i++;
+			goto err_deregister;
 		}
 	}
 	capbuf_debugfs = debugfs_create_dir("capbuf", NULL);
@@ -785,6 +1006,11 @@ static int __init capbuf_init(void)
 	debugfs_create_file("stats", 0444, capbuf_debugfs, NULL,
 			    &capbuf_stats_fops);
 	return 0;
+
+err_deregister:
+	while (--i >= 0)
+		misc_deregister(&capbuf_heaps[i].misc);
+	return ret;
 }
 
 static void __exit capbuf_exit(void)
@@ -802,4 +1028,4 @@ module_exit(capbuf_exit);
 MODULE_DESCRIPTION("dma-buf exporter for capture buffers with lazy, shoot-down CPU mappings");
 MODULE_AUTHOR("dmapipe developers");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(DMA_BUF);
+CAPBUF_IMPORT_NS_DMA_BUF();
