@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <drm_fourcc.h>
 #include <poll.h>
+#include <cstring>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -305,14 +306,67 @@ void Pipeline::allocate(const PipelineConfig &config)
 		sizeNeeded += s;
 	if (got.sizes[0] < sizeNeeded)
 		got.sizes[0] = sizeNeeded;
-	for (unsigned i = 0; i < config.buffers; i++) {
-		buffers_.push_back(allocator_->allocate(got));
+	try {
+		allocateAndImport(got, config.buffers);
+	} catch (const Error &e) {
+		if (e.call() != "VIDIOC_PREPARE_BUF" || e.errnum() != EFAULT)
+			throw;
+		if (config.alloc != AllocStrategy::Auto)
+			throw Error(e.call(), e.device(), e.errnum(),
+				    "it needs physically contiguous buffers: use --alloc "
+				    "heap:capbuf-contig or --alloc v4l2");
+		fallBackToContiguous(got, config, e);
+	}
+}
+
+void Pipeline::allocateAndImport(const BufferLayout &layout, unsigned count)
+{
+	buffers_.clear();
+	for (unsigned i = 0; i < count; i++) {
+		buffers_.push_back(allocator_->allocate(layout));
 		buffers_.back()->index = i;
 	}
 	std::vector<const DmaBuffer *> raw;
 	for (const auto &b : buffers_)
 		raw.push_back(b.get());
 	capture_->importBuffers(raw);
+}
+
+/*
+ * A camera without an IOMMU (vb2-dma-contig) maps only physically contiguous
+ * memory and refuses capbuf's scattered pages. capbuf-contig is the same
+ * exporter with contiguous buffers (CMA); where it is missing or out of
+ * memory, the camera's own buffers are contiguous by construction.
+ */
+void Pipeline::fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
+				    const Error &refusal)
+{
+	std::string why = capture_->driver() + " refused " + allocator_->name() +
+			  "'s scattered pages (" + std::strerror(refusal.errnum()) +
+			  " at VIDIOC_PREPARE_BUF): it needs physically contiguous buffers";
+	buffers_.clear();
+	std::vector<std::string> heaps = listHeaps();
+	if (std::find(heaps.begin(), heaps.end(), "capbuf-contig") != heaps.end()) {
+		try {
+			allocator_ = makeHeapAllocator("capbuf-contig");
+			allocateAndImport(layout, config.buffers);
+			strategy_ = AllocStrategy::Heap;
+			allocReason_ = why + ", so capbuf-contig";
+			return;
+		} catch (const Error &e) {
+			why += "; capbuf-contig failed too (" + std::string(e.what()) + ")";
+			buffers_.clear();
+		}
+	} else {
+		why += "; no capbuf-contig heap";
+	}
+	allocator_.reset();
+	strategy_ = AllocStrategy::V4l2;
+	allocReason_ = why + ", so the camera exports its own";
+	buffers_ = capture_->exportBuffers(config.buffers);
+	if (buffers_.size() < 4)
+		throw Error(capture_->path() + " gave only " + std::to_string(buffers_.size()) +
+			    " buffers");
 }
 
 std::string Pipeline::pathDescription() const

@@ -309,6 +309,30 @@ void V4l2Capture::importBuffers(const std::vector<const DmaBuffer *> &buffers)
 			    std::to_string(buffers.size()) + " DMABUF buffers");
 	}
 	imported_ = buffers;
+
+	/*
+	 * vb2 maps an imported dma-buf when the buffer is first prepared: do it
+	 * now, so that memory the device cannot reach (scattered pages on a
+	 * device without an IOMMU) fails here, where the caller can choose
+	 * another exporter, and not at the first QBUF of streaming.
+	 */
+	for (unsigned i = 0; i < count_; i++) {
+		v4l2_buffer b = {};
+		v4l2_plane planes[VIDEO_MAX_PLANES] = {};
+		fillBuffer(b, planes, i);
+		if (retryIoctl(fd_.get(), VIDIOC_PREPARE_BUF, &b) == 0)
+			continue;
+		int err = errno;
+		if (err == ENOTTY)
+			break; /* the driver has no PREPARE_BUF: QBUF maps */
+		releaseBuffers();
+		throw Error("VIDIOC_PREPARE_BUF", path_ + " (" + driver_ + ")", err,
+			    "it cannot map buffer " + std::to_string(i) + " from " +
+				    buffers[i]->exporter() +
+				    (err == EFAULT ? "; a device without an IOMMU needs physically "
+						     "contiguous buffers" :
+						     ""));
+	}
 }
 
 std::vector<std::unique_ptr<DmaBuffer>> V4l2Capture::exportBuffers(unsigned count)
@@ -377,13 +401,8 @@ void V4l2Capture::releaseBuffers()
 	xioctl(VIDIOC_REQBUFS, &req, "VIDIOC_REQBUFS(0)");
 }
 
-void V4l2Capture::queue(unsigned index)
+void V4l2Capture::fillBuffer(v4l2_buffer &b, v4l2_plane *planes, unsigned index) const
 {
-	if (index >= count_)
-		throw Error("queue: buffer " + std::to_string(index) + " of " +
-			    std::to_string(count_) + " on " + path_);
-	v4l2_buffer b = {};
-	v4l2_plane planes[VIDEO_MAX_PLANES] = {};
 	b.type = bufType();
 	b.memory = memory_;
 	b.index = index;
@@ -408,6 +427,16 @@ void V4l2Capture::queue(unsigned index)
 		b.m.planes = planes;
 		b.length = unsigned(format_.strides.size());
 	}
+}
+
+void V4l2Capture::queue(unsigned index)
+{
+	if (index >= count_)
+		throw Error("queue: buffer " + std::to_string(index) + " of " +
+			    std::to_string(count_) + " on " + path_);
+	v4l2_buffer b = {};
+	v4l2_plane planes[VIDEO_MAX_PLANES] = {};
+	fillBuffer(b, planes, index);
 	xioctl(VIDIOC_QBUF, &b, "VIDIOC_QBUF");
 	queued_++;
 }

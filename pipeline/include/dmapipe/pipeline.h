@@ -11,6 +11,7 @@
 #include <dmapipe/allocator.h>
 #include <dmapipe/buffer.h>
 #include <dmapipe/cpu_access.h>
+#include <dmapipe/error.h>
 #include <dmapipe/fd.h>
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
@@ -136,6 +137,9 @@ public:
 private:
 	void chooseStrategy(const PipelineConfig &config);
 	void allocate(const PipelineConfig &config);
+	void allocateAndImport(const BufferLayout &layout, unsigned count);
+	void fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
+				  const Error &refusal);
 	void onCapture();
 	void onFlip(uint64_t timestampNs);
 	void apply(const FrameScheduler::Actions &actions);

@@ -11,6 +11,9 @@
 #include <dmapipe/format.h>
 #include <dmapipe/source.h>
 
+struct v4l2_buffer;
+struct v4l2_plane;
+
 namespace dmapipe {
 
 /* What S_FMT settled on. */
@@ -82,6 +85,7 @@ public:
 
 private:
 	void xioctl(unsigned long request, void *arg, const char *name) const;
+	void fillBuffer(v4l2_buffer &b, v4l2_plane *planes, unsigned index) const;
 	uint32_t bufType() const;
 	bool open(const std::string &path);
 
