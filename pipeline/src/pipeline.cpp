@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <drm_fourcc.h>
 #include <poll.h>
-#include <cstring>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -342,8 +342,8 @@ void Pipeline::fallBackToContiguous(const BufferLayout &layout, const PipelineCo
 				    const Error &refusal)
 {
 	std::string why = capture_->driver() + " refused " + allocator_->name() +
-			  "'s scattered pages (" + std::strerror(refusal.errnum()) +
-			  " at VIDIOC_PREPARE_BUF): it needs physically contiguous buffers";
+		"'s scattered pages (" + std::strerror(refusal.errnum()) +
+		" at VIDIOC_PREPARE_BUF): it needs physically contiguous buffers";
 	buffers_.clear();
 	std::vector<std::string> heaps = listHeaps();
 	if (std::find(heaps.begin(), heaps.end(), "capbuf-contig") != heaps.end()) {

@@ -330,8 +330,8 @@ void V4l2Capture::importBuffers(const std::vector<const DmaBuffer *> &buffers)
 			    "it cannot map buffer " + std::to_string(i) + " from " +
 				    buffers[i]->exporter() +
 				    (err == EFAULT ? "; a device without an IOMMU needs physically "
-						     "contiguous buffers" :
-						     ""));
+						     "contiguous buffers"
+						   : ""));
 	}
 }
 
