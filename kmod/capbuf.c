@@ -127,13 +127,10 @@ struct capbuf_attachment {
 };
 
 static LIST_HEAD(capbuf_buffers);
-static LIST_HEAD(capbuf_leaked);	/* released with a vmap live */
 static DEFINE_MUTEX(capbuf_buffers_lock);	/* list and totals */
 static size_t capbuf_live_bytes;
 static unsigned long capbuf_live_buffers;
 static unsigned long capbuf_total_allocated;
-static unsigned long capbuf_leaked_buffers;
-static size_t capbuf_leaked_bytes;
 static atomic_long_t capbuf_total_violations;
 static struct dentry *capbuf_debugfs;
 
@@ -531,30 +528,21 @@ static void capbuf_free_pages(struct capbuf_buffer *buffer)
 static void capbuf_release(struct dma_buf *dmabuf)
 {
 	struct capbuf_buffer *buffer = dmabuf->priv;
-	bool leak = buffer->vmap_count;
 
 	mutex_lock(&capbuf_buffers_lock);
 	list_del(&buffer->node);
 	capbuf_live_bytes -= buffer->size;
 	capbuf_live_buffers--;
-	if (leak) {
-		list_add_tail(&buffer->node, &capbuf_leaked);
-		capbuf_leaked_buffers++;
-		capbuf_leaked_bytes += buffer->size;
-	}
 	mutex_unlock(&capbuf_buffers_lock);
 
 	/*
-	 * An importer that dropped its last reference with a vmap still live
-	 * may still write through it: freeing the pages would hand that
-	 * memory to someone else. Keep it, and say so.
+	 * The core BUG()s on a release with a vmap live (dma_buf_release(),
+	 * 6.1 to 6.12), so none should get here; if one does, whoever holds
+	 * that mapping may still write through it: leak the pages rather
+	 * than hand them to someone else.
 	 */
-	if (leak) {
-		pr_err("buffer %lu (%s) released with %u kernel mapping(s) live: an importer leaked a vmap; its %zu bytes stay allocated\n",
-		       buffer->ino, buffer->heap->name, buffer->vmap_count,
-		       buffer->size);
+	if (WARN_ON(buffer->vmap_count))
 		return;
-	}
 	if (buffer->heap->kind == CAPBUF_WRITECOMBINE)
 		capbuf_pages_set_wb(buffer->pages, buffer->npages);
 	capbuf_free_pages(buffer);
@@ -962,12 +950,11 @@ DEFINE_SHOW_ATTRIBUTE(capbuf_buffers);
 static int capbuf_stats_show(struct seq_file *s, void *unused)
 {
 	mutex_lock(&capbuf_buffers_lock);
-	seq_printf(s, "live_buffers %lu\nlive_bytes %zu\nallocated_total %lu\nviolations_total %lu\ncheck %s\nleaked_buffers %lu\nleaked_bytes %zu\n",
+	seq_printf(s, "live_buffers %lu\nlive_bytes %zu\nallocated_total %lu\nviolations_total %lu\ncheck %s\n",
 		   capbuf_live_buffers, capbuf_live_bytes,
 		   capbuf_total_allocated,
 		   atomic_long_read(&capbuf_total_violations),
-		   capbuf_check_names[READ_ONCE(capbuf_check_mode)],
-		   capbuf_leaked_buffers, capbuf_leaked_bytes);
+		   capbuf_check_names[READ_ONCE(capbuf_check_mode)]);
 	mutex_unlock(&capbuf_buffers_lock);
 	return 0;
 }
