@@ -566,14 +566,55 @@ static void abi_errors(void)
 	close(hfd);
 }
 
+static long meminfo_kb(const char *key)
+{
+	const char *m = read_file("/proc/meminfo"), *p = m ? strstr(m, key) : NULL;
+
+	return p ? atol(p + strlen(key) + 1) : -1;
+}
+
+/*
+ * capbuf-contig beyond the page allocator's largest block (4 MiB on x86):
+ * only a CMA area has it. Without one, a clean ENOMEM and nothing left.
+ */
+static void abi_contig_limits(void)
+{
+	size_t size = 16 << 20;
+	long cma_kb = meminfo_kb("CmaTotal:");
+	int hfd = heap_open("capbuf-contig"), fds = count_fds();
+	int fd = heap_alloc(hfd, size);
+
+	printf("abi: capbuf-contig %zu MiB with CmaTotal %ld kB: %s\n", size >> 20, cma_kb,
+	       fd >= 0 ? "allocated" : strerror(-fd));
+	if (cma_kb >= (long)(size >> 10)) {
+		CHECK(fd >= 0, "capbuf-contig %zu bytes with a CMA area: %s", size, strerror(-fd));
+		if (fd >= 0) {
+			CHECK(buf_ul(fd, "runs") == 1, "capbuf-contig in %lu runs", buf_ul(fd, "runs"));
+			close(fd);
+		}
+	} else {
+		CHECK(fd == -ENOMEM, "capbuf-contig %zu bytes without CMA: %s, expected ENOMEM", size,
+		      fd >= 0 ? "allocated" : strerror(-fd));
+		if (fd >= 0)
+			close(fd);
+	}
+	CHECK(count_fds() == fds, "fd leak in capbuf-contig limits");
+	CHECK(stat_get("live_buffers") == 0 && stat_get("live_bytes") == 0,
+	      "a failed capbuf-contig allocation left state behind");
+	close(hfd);
+}
+
 static void case_abi(void)
 {
 	int fds = count_fds();
 
 	REQUIRE(access("/dev/dma_heap/capbuf", F_OK) == 0 &&
-		access("/dev/dma_heap/capbuf-wc", F_OK) == 0, "heap nodes missing");
+		access("/dev/dma_heap/capbuf-wc", F_OK) == 0 &&
+		access("/dev/dma_heap/capbuf-contig", F_OK) == 0, "heap nodes missing");
 	abi_heap("capbuf");
 	abi_heap("capbuf-wc");
+	abi_heap("capbuf-contig");
+	abi_contig_limits();
 	abi_errors();
 	CHECK(count_fds() == fds, "fd leak: %d fds before, %d after", fds, count_fds());
 	expect_no_live_buffers("abi");
