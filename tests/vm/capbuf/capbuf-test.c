@@ -1449,11 +1449,16 @@ static void case_gup(void)
 	REQUIRE(anon != MAP_FAILED, "anonymous mmap");
 	touch_frames(fd, p, size, 1);
 	errno = 0;
-	CHECK(process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 && errno == EFAULT,
-	      "process_vm_readv pinned a capbuf page (%s)", strerror(errno));
-	r.iov_base = anon;
-	CHECK(process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)sizeof(local),
-	      "process_vm_readv of anonymous memory: %s", strerror(errno));
+	if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 && errno == ENOSYS) {
+		/* tinyconfig (the debug kernel) has no CROSS_MEMORY_ATTACH. */
+		printf("gup: no process_vm_readv in this kernel; vivid's pin below still runs\n");
+	} else {
+		CHECK(errno == EFAULT, "process_vm_readv pinned a capbuf page (%s)",
+		      strerror(errno));
+		r.iov_base = anon;
+		CHECK(process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)sizeof(local),
+		      "process_vm_readv of anonymous memory: %s", strerror(errno));
+	}
 
 	/* A V4L2 USERPTR buffer is pinned: vivid refuses a capbuf mapping. */
 	REQUIRE(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0, "REQBUFS USERPTR: %s", strerror(errno));
