@@ -516,7 +516,7 @@ static void capbuf_free_pages(struct capbuf_buffer *buffer)
 		if (buffer->pages[0])
 			dma_free_pages(capbuf_heap_dev(heap), buffer->size,
 				       buffer->pages[0], buffer->contig_dma,
-				       DMA_BIDIRECTIONAL);
+				       DMA_TO_DEVICE);
 	} else {
 		for (i = 0; i < buffer->npages; i++)
 			if (buffer->pages[i])
@@ -647,8 +647,14 @@ static int capbuf_alloc_contig(struct capbuf_buffer *buffer)
 	unsigned long pfn;
 	pgoff_t i;
 
+	/*
+	 * The heap's device never does DMA with this handle; mapping it "to
+	 * the device" makes the sync below a clean, and tells DMA-API debug
+	 * that importers' mappings of the same lines (the real DMA) are no
+	 * overlap it must report.
+	 */
 	page = dma_alloc_pages(dev, buffer->size, &buffer->contig_dma,
-			       DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+			       DMA_TO_DEVICE, GFP_KERNEL | __GFP_NOWARN);
 	if (!page)
 		return -ENOMEM;
 	pfn = page_to_pfn(page);
@@ -657,7 +663,7 @@ static int capbuf_alloc_contig(struct capbuf_buffer *buffer)
 	buffer->runs = 1;
 	/* The allocator zeroed it through the CPU cache: hand it over clean. */
 	dma_sync_single_for_device(dev, buffer->contig_dma, buffer->size,
-				   DMA_BIDIRECTIONAL);
+				   DMA_TO_DEVICE);
 	return 0;
 }
 
