@@ -7,7 +7,10 @@
  * cirrus), and fds, capbuf buffers and DRM framebuffers return to where
  * they started.
  *
- * usage: pipeline-test ALLOC DISPLAY WxH FORMAT FRAMES [screendump]
+ * usage: pipeline-test ALLOC DISPLAY WxH FORMAT FRAMES [screendump|writeback]
+ *                      [expect=EXPORTER]
+ * expect=EXPORTER: the buffers must come from that exporter, and when it is
+ * not the one asked for, the allocation reason must say why.
  */
 #include <dmapipe/dmapipe.h>
 
@@ -107,8 +110,14 @@ int main(int argc, char **argv)
 	sscanf(argv[3], "%ux%u", &cfg.width, &cfg.height);
 	cfg.format = argv[4];
 	cfg.frames = strtoull(argv[5], nullptr, 0);
-	bool screendump = argc > 6 && strcmp(argv[6], "screendump") == 0;
-	bool writeback = argc > 6 && strcmp(argv[6], "writeback") == 0;
+	bool screendump = false, writeback = false;
+	std::string expectExporter;
+	for (int i = 6; i < argc; i++) {
+		screendump |= strcmp(argv[i], "screendump") == 0;
+		writeback |= strcmp(argv[i], "writeback") == 0;
+		if (strncmp(argv[i], "expect=", 7) == 0)
+			expectExporter = argv[i] + 7;
+	}
 
 	int fds0 = countFds();
 	long live0 = capbufLive();
@@ -134,6 +143,12 @@ int main(int argc, char **argv)
 			      "v4l2 export by %s", exporter.c_str());
 		if (cfg.alloc == AllocStrategy::Capbuf)
 			CHECK(exporter == "capbuf", "exporter %s", exporter.c_str());
+		if (!expectExporter.empty()) {
+			CHECK(exporter == expectExporter, "exporter %s, expected %s",
+			      exporter.c_str(), expectExporter.c_str());
+			CHECK(p.allocReason().find("contiguous") != std::string::npos,
+			      "the allocation reason does not say why: %s", p.allocReason().c_str());
+		}
 
 		uint64_t displayed = 0, foreign = 0, lastDisplayedId = 0;
 		std::set<uint64_t> seen;
