@@ -304,10 +304,17 @@ static struct sg_table *capbuf_map_dma_buf(struct dma_buf_attachment *attachment
 		ret = -EBUSY;
 		goto err_unlock;
 	}
-	/* Maps and syncs the caches for the device in this direction. */
-	ret = dma_map_sgtable(a->dev, &a->table, dir, 0);
+	/*
+	 * Mapped without the implicit sync, as videobuf2 and the DRM PRIME
+	 * helpers map importers: several devices map one buffer (a camera and
+	 * a display), which the streaming DMA API's single-owner model (and
+	 * DMA-API debug's overlap check) does not know. The caches are then
+	 * synced for this device explicitly.
+	 */
+	ret = dma_map_sgtable(a->dev, &a->table, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto err_unlock;
+	dma_sync_sgtable_for_device(a->dev, &a->table, dir);
 	ret = capbuf_copy_table(&a->importer, &a->table);
 	if (ret)
 		goto err_unmap;
