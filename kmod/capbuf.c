@@ -690,8 +690,10 @@ static int capbuf_prepare_wc(struct capbuf_buffer *buffer)
 	ret = capbuf_pages_set_wc(buffer->pages, buffer->npages);
 	if (ret)
 		return ret;
-	ret = sg_alloc_table_from_pages(&table, buffer->pages, buffer->npages,
-					0, buffer->size, GFP_KERNEL);
+	ret = sg_alloc_table_from_pages_segment(&table, buffer->pages,
+						buffer->npages, 0, buffer->size,
+						dma_get_max_seg_size(dev),
+						GFP_KERNEL);
 	if (ret)
 		goto err_wb;
 	ret = dma_map_sgtable(dev, &table, DMA_BIDIRECTIONAL, 0);
