@@ -16,7 +16,6 @@
  * back to its start; with --rmmod the module must then unload (and is
  * loaded again from $DMAPIPE_CAPBUF_KO).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,8 +38,7 @@
 #include <linux/dma-heap.h>
 #include <xf86drm.h>
 
-#define DEBUGFS "/sys/kernel/debug/capbuf"
-#define PARAMS "/sys/module/capbuf/parameters"
+#include "../common/vm-test.h"
 
 /* Small limits: "huge" requests hit them quickly and the VM's RAM is safe. */
 #define FUZZ_MAX_BUFFER (4UL << 20)
@@ -52,7 +50,6 @@
 #define MAX_REPORTS 40
 
 static long page_size;
-static atomic_int failures;
 static atomic_long ops_done;
 static long ops_limit = 200000;
 static double deadline;
@@ -104,14 +101,6 @@ static const char *err_name(int e)
 		} \
 	} while (0)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- random numbers: xorshift64*, one state per thread ------------- */
 
 static uint64_t rnd(uint64_t *s)
@@ -134,67 +123,14 @@ static bool chance(uint64_t *s, unsigned int percent)
 
 /* ---- sysfs and debugfs ---------------------------------------------- */
 
-static char *read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, got = 0;
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf + got, size - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return buf;
-}
-
-static void param_set(const char *name, const char *value)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
-		die("write %s to %s: %s", value, path, strerror(errno));
-	close(fd);
-}
-
 static void param_get(const char *name, char *buf, size_t size)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	if (!read_file(path, buf, size))
+	snprintf(path, sizeof(path), CAPBUF_PARAMS "/%s", name);
+	if (!read_file_into(path, buf, size))
 		die("read %s: %s", path, strerror(errno));
 	buf[strcspn(buf, "\n")] = '\0';
-}
-
-static long stat_get(const char *key)
-{
-	char buf[1024];
-	size_t len = strlen(key);
-
-	if (!read_file(DEBUGFS "/stats", buf, sizeof(buf)))
-		die("read " DEBUGFS "/stats: %s", strerror(errno));
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		if (strncmp(l, key, len) == 0 && l[len] == ' ')
-			return strtol(l + len + 1, NULL, 10);
-	die("stats has no %s", key);
-	return -1;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		die("opendir /proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* ---- the model ---------------------------------------------------------
@@ -1074,7 +1010,7 @@ static void op_gem_close(struct worker *w)
 static void op_debugfs(struct worker *w)
 {
 	static char buf[2][1 << 16];
-	const char *path = chance(&w->rng, 70) ? DEBUGFS "/buffers" : DEBUGFS "/stats";
+	const char *path = chance(&w->rng, 70) ? CAPBUF_DEBUGFS "/buffers" : CAPBUF_DEBUGFS "/stats";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -1090,7 +1026,7 @@ static void op_debugfs(struct worker *w)
 static void op_check(struct worker *w)
 {
 	/* warn zaps PTEs at SYNC END and counts faults; strict would SIGBUS. */
-	param_set("check", chance(&w->rng, 50) ? "warn" : "off");
+	capbuf_param_set("check", chance(&w->rng, 50) ? "warn" : "off");
 }
 
 /* Two mappings of one private buffer must see each other's writes. */
@@ -1224,27 +1160,6 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	_exit(3);
 }
 
-static int open_vgem(void)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		bool match = v && strcmp(v->name, "vgem") == 0;
-
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static void teardown(void)
 {
 	for (int i = 0; i < GEM_SLOTS; i++)
@@ -1307,23 +1222,23 @@ int main(int argc, char **argv)
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
 
-	if (access("/dev/dma_heap/capbuf", F_OK) || access(DEBUGFS "/stats", F_OK))
+	if (access("/dev/dma_heap/capbuf", F_OK) || access(CAPBUF_DEBUGFS "/stats", F_OK))
 		die("capbuf is not loaded (or debugfs is not mounted)");
 	param_get("max_buffer_size", old_max_buf, sizeof(old_max_buf));
 	param_get("max_total_size", old_max_total, sizeof(old_max_total));
 	param_get("check", old_check, sizeof(old_check));
 
-	long live0 = stat_get("live_buffers"), bytes0 = stat_get("live_bytes");
-	long allocated0 = stat_get("allocated_total");
+	long live0 = capbuf_stat("live_buffers"), bytes0 = capbuf_stat("live_bytes");
+	long allocated0 = capbuf_stat("allocated_total");
 	int fds0 = count_fds();
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lu", FUZZ_MAX_BUFFER);
-	param_set("max_buffer_size", v);
+	capbuf_param_set("max_buffer_size", v);
 	snprintf(v, sizeof(v), "%lu", FUZZ_MAX_TOTAL);
-	param_set("max_total_size", v);
+	capbuf_param_set("max_total_size", v);
 	live_lo = live_hi = bytes0;
-	vgem_fd = open_vgem();
+	vgem_fd = find_drm("vgem");
 	if (vgem_fd < 0)
 		printf("capbuf-fuzz: no vgem device, PRIME imports are left out\n");
 
@@ -1350,14 +1265,8 @@ int main(int argc, char **argv)
 
 		w->id = i;
 		w->rng = seed + 0x9e3779b97f4a7c15ULL * (i + 1);
-		for (int j = 0; j < 2; j++) {
-			char path[64];
-
-			snprintf(path, sizeof(path), "/dev/dma_heap/%s", heaps[j]);
-			w->hfd[j] = open(path, O_RDWR | O_CLOEXEC);
-			if (w->hfd[j] < 0)
-				die("open %s: %s", path, strerror(errno));
-		}
+		for (int j = 0; j < 2; j++)
+			w->hfd[j] = heap_open(heaps[j]);
 		w->arg_page = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		w->ro_page = mmap(NULL, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1390,7 +1299,7 @@ int main(int argc, char **argv)
 		close(vgem_fd);
 
 	/* Everything is closed: capbuf must be back where it started. */
-	long live = stat_get("live_buffers"), bytes = stat_get("live_bytes");
+	long live = capbuf_stat("live_buffers"), bytes = capbuf_stat("live_bytes");
 
 	if (live != live0 || bytes != bytes0)
 		fail("after closing everything: live_buffers %ld live_bytes %ld, at start %ld %ld",
@@ -1398,15 +1307,15 @@ int main(int argc, char **argv)
 	if (live_lo != (size_t)bytes0 || live_hi != (size_t)bytes0)
 		fail("model out of balance: live bytes between %zu and %zu, expected %ld",
 		     live_lo, live_hi, bytes0);
-	if (stat_get("allocated_total") - allocated0 != atomic_load(&allocs_done))
+	if (capbuf_stat("allocated_total") - allocated0 != atomic_load(&allocs_done))
 		fail("allocated_total grew by %ld, %ld allocations were made",
-		     stat_get("allocated_total") - allocated0, atomic_load(&allocs_done));
+		     capbuf_stat("allocated_total") - allocated0, atomic_load(&allocs_done));
 	if (count_fds() != fds0)
 		fail("fd leak: %d fds at start, %d at the end", fds0, count_fds());
 
-	param_set("max_buffer_size", old_max_buf);
-	param_set("max_total_size", old_max_total);
-	param_set("check", old_check);
+	capbuf_param_set("max_buffer_size", old_max_buf);
+	capbuf_param_set("max_total_size", old_max_total);
+	capbuf_param_set("check", old_check);
 
 	if (do_rmmod) {
 		/* rmmod is refused while any buffer lives: this proves none does. */

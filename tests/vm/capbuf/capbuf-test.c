@@ -13,15 +13,11 @@
  * kernel's dma-heaps must work against capbuf unchanged.  The module's own
  * state is observed only through debugfs, sysfs and /proc.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,92 +28,27 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/videodev2.h>
 #include <xf86drm.h>
-#include <xf86drmMode.h>
-#include <drm_fourcc.h>
 
-#define DEBUGFS "/sys/kernel/debug/capbuf"
-#define PARAMS "/sys/module/capbuf/parameters"
+#include "../common/vm-test.h"
 
 static long page_size;
-static int failures;
-
-static void fail_at(int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL (line %d): ", line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-/* CHECK records a failure and goes on; REQUIRE stops the program, for
- * failures after which the rest of a case cannot mean anything. */
-#define CHECK(cond, ...) \
-	do { if (!(cond)) fail_at(__LINE__, __VA_ARGS__); } while (0)
-#define REQUIRE(cond, ...) \
-	do { if (!(cond)) { fail_at(__LINE__, __VA_ARGS__); exit(1); } } while (0)
 
 /* ---- sysfs, debugfs, procfs ---------------------------------------- */
-
-static char *read_file(const char *path)
-{
-	static char buf[1 << 16];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, got = 0;
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return buf;
-}
-
-static void param_set(const char *name, const char *value)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-	REQUIRE(write(fd, value, strlen(value)) == (ssize_t)strlen(value),
-		"write %s to %s: %s", value, path, strerror(errno));
-	close(fd);
-}
 
 static unsigned long param_get(const char *name)
 {
 	char path[128];
 	char *s;
 
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	snprintf(path, sizeof(path), CAPBUF_PARAMS "/%s", name);
 	s = read_file(path);
 	REQUIRE(s, "read %s: %s", path, strerror(errno));
 	return strtoul(s, NULL, 0);
-}
-
-static long stat_get(const char *key)
-{
-	char *s = read_file(DEBUGFS "/stats");
-	size_t len = strlen(key);
-
-	REQUIRE(s, "read " DEBUGFS "/stats: %s", strerror(errno));
-	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
-		if (strncmp(line, key, len) == 0 && line[len] == ' ')
-			return strtol(line + len + 1, NULL, 10);
-	REQUIRE(0, "stats has no %s", key);
-	return -1;
 }
 
 static unsigned long ino_of(int fd)
@@ -133,9 +64,9 @@ static const char *buffer_line(int fd)
 {
 	static char line[1024];
 	char key[40];
-	char *s = read_file(DEBUGFS "/buffers");
+	char *s = read_file(CAPBUF_DEBUGFS "/buffers");
 
-	REQUIRE(s, "read " DEBUGFS "/buffers: %s", strerror(errno));
+	REQUIRE(s, "read " CAPBUF_DEBUGFS "/buffers: %s", strerror(errno));
 	snprintf(key, sizeof(key), "ino=%lu ", ino_of(fd));
 	for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n"))
 		if (strncmp(l, key, strlen(key)) == 0) {
@@ -184,35 +115,6 @@ static const char *buf_str(int fd, const char *key)
 	return field(l, key);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	REQUIRE(d, "opendir /proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* A "key:\tvalue" line of /proc/self/fdinfo/FD. */
-static char *fdinfo(int fd, const char *key)
-{
-	static char val[128];
-	char path[64], pat[32];
-	char *s, *p;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	snprintf(pat, sizeof(pat), "\n%s:\t", key);
-	s = read_file(path);
-	if (!s || !(p = strstr(s, pat)))
-		return NULL;
-	p += strlen(pat);
-	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\n"), p);
-	return val;
-}
-
 static char *fdinfo_name(int fd)
 {
 	return fdinfo(fd, "name");
@@ -224,28 +126,17 @@ static void expect_no_live_buffers(const char *when)
 	long live = 0;
 
 	for (int i = 0; i < 200; i++) {
-		live = stat_get("live_buffers");
+		live = capbuf_stat("live_buffers");
 		if (!live)
 			break;
 		usleep(10000);
 	}
 	CHECK(live == 0, "%s: live_buffers %ld, expected 0", when, live);
-	CHECK(stat_get("live_bytes") == 0 || live, "%s: live_bytes %ld with no buffer",
-	      when, stat_get("live_bytes"));
+	CHECK(capbuf_stat("live_bytes") == 0 || live, "%s: live_bytes %ld with no buffer",
+	      when, capbuf_stat("live_bytes"));
 }
 
 /* ---- dma-heap and dma-buf ------------------------------------------ */
-
-static int heap_open(const char *heap)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/dma_heap/%s", heap);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-	return fd;
-}
 
 /* The allocation ioctl with an explicit struct size: returns 0 or -errno. */
 static int heap_ioctl(int hfd, unsigned int size, void *data)
@@ -253,23 +144,6 @@ static int heap_ioctl(int hfd, unsigned int size, void *data)
 	unsigned long cmd = _IOC(_IOC_READ | _IOC_WRITE, DMA_HEAP_IOC_MAGIC, 0, size);
 
 	return ioctl(hfd, cmd, data) ? -errno : 0;
-}
-
-/* A new buffer's fd, or -errno. */
-static int heap_alloc_flags(int hfd, uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
-{
-	struct dma_heap_allocation_data d = {
-		.len = len, .fd_flags = fd_flags, .heap_flags = heap_flags,
-	};
-
-	if (ioctl(hfd, DMA_HEAP_IOCTL_ALLOC, &d))
-		return -errno;
-	return d.fd;
-}
-
-static int heap_alloc(int hfd, uint64_t len)
-{
-	return heap_alloc_flags(hfd, len, O_RDWR | O_CLOEXEC, 0);
 }
 
 static int alloc_on(const char *heap, uint64_t len)
@@ -280,76 +154,6 @@ static int alloc_on(const char *heap, uint64_t len)
 	close(hfd);
 	REQUIRE(fd >= 0, "alloc %" PRIu64 " bytes on %s: %s", len, heap, strerror(-fd));
 	return fd;
-}
-
-static void *map_buf(int fd, size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	REQUIRE(p != MAP_FAILED, "mmap %zu: %s", size, strerror(errno));
-	return p;
-}
-
-static int sync_raw(int fd, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
-}
-
-static void sync_buf(int fd, uint64_t flags)
-{
-	int ret = sync_raw(fd, flags);
-
-	REQUIRE(ret == 0, "DMA_BUF_IOCTL_SYNC %#" PRIx64 ": %s", flags, strerror(-ret));
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/* Touch one byte; true when that raised SIGBUS. */
-static sigjmp_buf sigbus_jmp;
-
-static void on_sigbus(int sig)
-{
-	(void)sig;
-	siglongjmp(sigbus_jmp, 1);
-}
-
-static bool touch_sigbus(volatile uint8_t *p, bool write)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	bool bus = false;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		bus = true;
-	else if (write)
-		*p = 0x5a;
-	else
-		(void)*p;
-	sigaction(SIGBUS, &old, NULL);
-	return bus;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* ---- abi ------------------------------------------------------------ */
@@ -463,7 +267,7 @@ static void abi_errors(void)
 	int hfd = heap_open("capbuf");
 	unsigned long max_buf = param_get("max_buffer_size");
 	unsigned long max_total = param_get("max_total_size");
-	long allocated = stat_get("allocated_total");
+	long allocated = capbuf_stat("allocated_total");
 	int fd, fds[3];
 
 	CHECK(heap_alloc(hfd, 0) == -EINVAL, "len 0: %s", strerror(-heap_alloc(hfd, 0)));
@@ -483,7 +287,7 @@ static void abi_errors(void)
 	      errno == ENOTTY, "wrong ioctl magic: %s, expected ENOTTY", strerror(errno));
 	CHECK(ioctl(hfd, _IOWR(DMA_HEAP_IOC_MAGIC, 1, struct dma_heap_allocation_data), &(struct dma_heap_allocation_data){ .len = 4096 }) == -1 &&
 	      errno == ENOTTY, "unknown ioctl number: %s, expected ENOTTY", strerror(errno));
-	CHECK(stat_get("allocated_total") == allocated, "a refused request counted as allocated");
+	CHECK(capbuf_stat("allocated_total") == allocated, "a refused request counted as allocated");
 
 	/* Read-only buffer: the access mode limits mmap(). */
 	fd = heap_alloc_flags(hfd, 4096, O_RDONLY, 0);
@@ -524,26 +328,26 @@ static void abi_errors(void)
 	}
 
 	/* Limits are writable at runtime. */
-	param_set("max_buffer_size", "1048576");
+	capbuf_param_set("max_buffer_size", "1048576");
 	fd = heap_alloc(hfd, 1048576);
 	CHECK(fd >= 0, "len == max_buffer_size refused: %s", strerror(-fd));
 	if (fd >= 0)
 		close(fd);
 	CHECK(heap_alloc(hfd, 1048577) == -EINVAL, "len max_buffer_size+1 accepted");
-	param_set("max_buffer_size", "268435456");
+	capbuf_param_set("max_buffer_size", "268435456");
 	CHECK(param_get("max_buffer_size") == 268435456, "max_buffer_size did not stick");
 
 	expect_no_live_buffers("before the total-size limit");
-	param_set("max_total_size", "1048576");
+	capbuf_param_set("max_total_size", "1048576");
 	fds[0] = heap_alloc(hfd, 512 * 1024);
 	fds[1] = heap_alloc(hfd, 512 * 1024 - 100);	/* rounds up to exactly the limit */
 	CHECK(fds[0] >= 0 && fds[1] >= 0, "allocations up to max_total_size refused");
-	CHECK(stat_get("live_bytes") == 1048576, "live_bytes %ld, expected 1048576",
-	      stat_get("live_bytes"));
+	CHECK(capbuf_stat("live_bytes") == 1048576, "live_bytes %ld, expected 1048576",
+	      capbuf_stat("live_bytes"));
 	fds[2] = heap_alloc(hfd, 1);
 	CHECK(fds[2] == -ENOMEM, "allocation past max_total_size: %s, expected ENOMEM",
 	      fds[2] < 0 ? strerror(-fds[2]) : "success");
-	CHECK(stat_get("live_bytes") == 1048576, "a refused allocation changed live_bytes");
+	CHECK(capbuf_stat("live_bytes") == 1048576, "a refused allocation changed live_bytes");
 	if (fds[2] >= 0)
 		close(fds[2]);
 	close(fds[0]);
@@ -561,16 +365,9 @@ static void abi_errors(void)
 		char v[32];
 
 		snprintf(v, sizeof(v), "%lu", max_total);
-		param_set("max_total_size", v);
+		capbuf_param_set("max_total_size", v);
 	}
 	close(hfd);
-}
-
-static long meminfo_kb(const char *key)
-{
-	const char *m = read_file("/proc/meminfo"), *p = m ? strstr(m, key) : NULL;
-
-	return p ? atol(p + strlen(key) + 1) : -1;
 }
 
 /*
@@ -599,7 +396,7 @@ static void abi_contig_limits(void)
 			close(fd);
 	}
 	CHECK(count_fds() == fds, "fd leak in capbuf-contig limits");
-	CHECK(stat_get("live_buffers") == 0 && stat_get("live_bytes") == 0,
+	CHECK(capbuf_stat("live_buffers") == 0 && capbuf_stat("live_bytes") == 0,
 	      "a failed capbuf-contig allocation left state behind");
 	close(hfd);
 }
@@ -618,7 +415,7 @@ static void case_abi(void)
 	abi_errors();
 	CHECK(count_fds() == fds, "fd leak: %d fds before, %d after", fds, count_fds());
 	expect_no_live_buffers("abi");
-	CHECK(stat_get("violations_total") == 0, "violations with the checker off");
+	CHECK(capbuf_stat("violations_total") == 0, "violations with the checker off");
 }
 
 /* ---- threads --------------------------------------------------------- */
@@ -672,7 +469,7 @@ static void *debugfs_reader(void *arg)
 
 	(void)arg;
 	while (!threads_done) {
-		int fd = open(DEBUGFS "/buffers", O_RDONLY | O_CLOEXEC);
+		int fd = open(CAPBUF_DEBUGFS "/buffers", O_RDONLY | O_CLOEXEC);
 		char buf[4096];
 
 		if (fd >= 0) {
@@ -688,12 +485,12 @@ static void *debugfs_reader(void *arg)
 static void case_threads(void)
 {
 	pthread_t t[THREADS], reader;
-	long violations = stat_get("violations_total");
+	long violations = capbuf_stat("violations_total");
 	double t0 = now();
 	void *ret;
 
 	/* The checker on: SYNC_END then shoots PTEs down under the others' faults. */
-	param_set("check", "warn");
+	capbuf_param_set("check", "warn");
 	pthread_create(&reader, NULL, debugfs_reader, NULL);
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, alloc_worker, (void *)(uintptr_t)(i + 1));
@@ -703,33 +500,14 @@ static void case_threads(void)
 	}
 	threads_done = 1;
 	pthread_join(reader, &ret);
-	param_set("check", "off");
+	capbuf_param_set("check", "off");
 	printf("threads: %d x %d alloc/mmap/sync/munmap/close in %.2f s, %ld debugfs reads\n",
 	       THREADS, THREAD_ITERS, now() - t0, (long)ret);
-	CHECK(stat_get("violations_total") == violations, "bracketed writes counted as violations");
+	CHECK(capbuf_stat("violations_total") == violations, "bracketed writes counted as violations");
 	expect_no_live_buffers("threads");
 }
 
 /* ---- vivid ------------------------------------------------------------- */
-
-static int open_vivid(void)
-{
-	for (int i = 0; i < 64; i++) {
-		char path[64], *name;
-
-		snprintf(path, sizeof(path), "/sys/class/video4linux/video%d/name", i);
-		name = read_file(path);
-		if (name && strncmp(name, "vivid-000-vid-cap", 17) == 0) {
-			snprintf(path, sizeof(path), "/dev/video%d", i);
-			int fd = open(path, O_RDWR | O_CLOEXEC);
-
-			REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-			return fd;
-		}
-	}
-	REQUIRE(0, "no vivid capture node");
-	return -1;
-}
 
 #define VIVID_BUFS 4
 #define VIVID_FRAMES 120
@@ -737,10 +515,8 @@ static int open_vivid(void)
 static void case_vivid(void)
 {
 	int vfd = open_vivid(), fds = count_fds();
-	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	struct v4l2_requestbuffers req = {
-		.count = VIVID_BUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_DMABUF,
+		.count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
 	};
 	int bfd[VIVID_BUFS];
 	uint8_t *map[VIVID_BUFS];
@@ -749,17 +525,7 @@ static void case_vivid(void)
 	char seen_attach[256] = "-";
 	double t0;
 
-	REQUIRE(ioctl(vfd, VIDIOC_G_FMT, &fmt) == 0, "G_FMT: %s", strerror(errno));
-	size = fmt.fmt.pix.sizeimage;
-	/* vivid's webcam input defaults to 5 fps: 120 frames would take 24 s. */
-	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, 30 };
-	ioctl(vfd, VIDIOC_S_PARM, &parm);
-	printf("vivid: %ux%u %.4s sizeimage %zu, %u/%u s per frame\n", fmt.fmt.pix.width,
-	       fmt.fmt.pix.height, (char *)&fmt.fmt.pix.pixelformat, size,
-	       parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator);
-	REQUIRE(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0 && req.count == VIVID_BUFS,
-		"REQBUFS DMABUF: %s (count %u)", strerror(errno), req.count);
+	size = vivid_setup(vfd, VIVID_BUFS);
 	for (int i = 0; i < VIVID_BUFS; i++) {
 		bfd[i] = alloc_on(i & 1 ? "capbuf-wc" : "capbuf", size);
 		map[i] = map_buf(bfd[i], size);
@@ -788,14 +554,7 @@ static void case_vivid(void)
 			if (strcmp(field(l, "attachments"), "-") != 0)
 				snprintf(seen_attach, sizeof(seen_attach), "%s", field(l, "attachments"));
 		}
-		sync_buf(b.m.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
-		/* Buffers go back zeroed: a picture can only be this frame's. */
-		if (!all_zero(map[b.index], size))
-			nonzero++;
-		/* A YUYV frame has no zero luma in vivid's default colour bars. */
-		CHECK(map[b.index][size - 2] != 0, "frame %d: last pixel has zero luma", f);
-		memset(map[b.index], 0, size);
-		sync_buf(b.m.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		nonzero += vivid_frame(b.m.fd, map[b.index], size, f);
 		REQUIRE(ioctl(vfd, VIDIOC_QBUF, &b) == 0, "re-QBUF: %s", strerror(errno));
 	}
 	double dt = now() - t0;
@@ -808,7 +567,6 @@ static void case_vivid(void)
 	/* vb2-vmalloc imports by vmap, without attaching. */
 	CHECK(max_vmap >= 1, "vivid never held a kernel mapping of a capbuf buffer");
 
-	req.count = 0;
 	CHECK(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0, "REQBUFS 0: %s", strerror(errno));
 	close(vfd);
 	for (int i = 0; i < VIVID_BUFS; i++) {
@@ -823,282 +581,57 @@ static void case_vivid(void)
 	expect_no_live_buffers("vivid");
 }
 
-/* ---- DRM helpers ------------------------------------------------------- */
-
-static int open_drm(const char *driver)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		int match = v && strcmp(v->name, driver) == 0;
-
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	REQUIRE(0, "no DRM device with driver %s", driver);
-	return -1;
-}
-
-static uint32_t prop_id(int fd, uint32_t obj, uint32_t type, const char *name)
-{
-	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
-	uint32_t id = 0;
-
-	for (uint32_t i = 0; props && i < props->count_props && !id; i++) {
-		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
-
-		if (p && strcmp(p->name, name) == 0)
-			id = p->prop_id;
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
-	REQUIRE(id, "object %u has no property %s", obj, name);
-	return id;
-}
-
-static uint64_t prop_value(int fd, uint32_t obj, uint32_t type, const char *name)
-{
-	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; props && i < props->count_props; i++) {
-		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
-
-		if (p && strcmp(p->name, name) == 0)
-			v = props->prop_values[i];
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
-	return v;
-}
-
-static void add_prop(drmModeAtomicReq *req, int fd, uint32_t obj, uint32_t type,
-		     const char *name, uint64_t value)
-{
-	REQUIRE(drmModeAtomicAddProperty(req, obj, prop_id(fd, obj, type, name), value) >= 0,
-		"atomic add %s", name);
-}
-
-static void gem_close(int fd, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	CHECK(drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &c) == 0, "GEM_CLOSE: %s", strerror(errno));
-}
-
-/* Same picture as drm-smoke: bars, gradient and checker, so an offset or a
- * swapped channel cannot pass. */
-static uint32_t pattern_pixel(unsigned int x, unsigned int y)
-{
-	static const uint32_t bars[] = { 0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
-					 0xff00ff, 0xff0000, 0x0000ff, 0x000000 };
-	if (y < 256)
-		return bars[x * 8 / 1024];
-	if (y < 512)
-		return (x & 0xff) << 16 | (y & 0xff) << 8 | ((x + y) & 0xff);
-	return ((x / 16 + y / 16) & 1) ? 0x808080 : 0x102030;
-}
-
-/* ---- kms --------------------------------------------------------------- */
-
-#define W 1024
-#define H 768
-
-static unsigned long compare_ppm(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned int w, h, maxval;
-	unsigned long bad = 0;
-
-	REQUIRE(f && fscanf(f, "P6 %u %u %u", &w, &h, &maxval) == 3 && fgetc(f) != EOF,
-		"cannot read %s", path);
-	REQUIRE(w == W && h == H && maxval == 255, "screendump is %ux%u max %u", w, h, maxval);
-	for (unsigned int y = 0; y < h; y++)
-		for (unsigned int x = 0; x < w; x++) {
-			int r = fgetc(f), g = fgetc(f), b = fgetc(f);
-			uint32_t got = (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
-
-			if (got != pattern_pixel(x, y) && bad++ < 5)
-				fprintf(stderr, "pixel %u,%u: screen %06x, drawn %06x\n", x, y,
-					got, pattern_pixel(x, y));
-		}
-	fclose(f);
-	return bad;
-}
-
 static void case_kms(const char *driver)
 {
-	bool vkms = strcmp(driver, "vkms") == 0;
 	int fd = open_drm(driver), fds = count_fds();
-	size_t size = (size_t)W * H * 4;
-	uint32_t handles[4] = { 0 }, pitches[4] = { W * 4 }, offsets[4] = { 0 };
-	uint32_t fb, wb_fb = 0, wb_handle = 0, crtc, plane = 0, mode_blob;
-	drmModeConnector *conn = NULL;
-	uint32_t wb_conn = 0;
-	int wb_fd = -1;
+	size_t size = (size_t)PATTERN_W * PATTERN_H * 4;
+	uint32_t fb, handle, wb_fb = 0, wb_handle = 0;
+	int wb_fd = -1, out_fence;
 	uint32_t *wb_px = NULL;
+	unsigned long bad;
+	struct kms k;
 
-	REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) == 0 &&
-		drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) == 0, "atomic client cap refused");
-	if (vkms)
-		REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1) == 0,
-			"writeback client cap refused");
-
-	drmModeRes *res = drmModeGetResources(fd);
-	REQUIRE(res && res->count_crtcs, "no CRTC");
-	crtc = res->crtcs[0];
-	for (int i = 0; i < res->count_connectors; i++) {
-		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
-
-		if (c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
-			wb_conn = c->connector_id;
-			drmModeFreeConnector(c);
-		} else if (!conn && c->connection == DRM_MODE_CONNECTED && c->count_modes) {
-			conn = c;
-		} else {
-			drmModeFreeConnector(c);
-		}
-	}
-	REQUIRE(conn, "%s: no connected connector", driver);
-	REQUIRE(!vkms || wb_conn, "vkms: no writeback connector");
-	drmModeModeInfo *mode = NULL;
-	for (int i = 0; i < conn->count_modes; i++)
-		if (conn->modes[i].hdisplay == W && conn->modes[i].vdisplay == H)
-			mode = &conn->modes[i];
-	REQUIRE(mode, "%s offers no %ux%u mode", driver, W, H);
-
-	drmModePlaneRes *pres = drmModeGetPlaneResources(fd);
-	for (uint32_t i = 0; pres && i < pres->count_planes && !plane; i++) {
-		drmModePlane *p = drmModeGetPlane(fd, pres->planes[i]);
-
-		if ((p->possible_crtcs & 1) &&
-		    prop_value(fd, p->plane_id, DRM_MODE_OBJECT_PLANE, "type") == DRM_PLANE_TYPE_PRIMARY)
-			plane = p->plane_id;
-		drmModeFreePlane(p);
-	}
-	drmModeFreePlaneResources(pres);
-	REQUIRE(plane, "%s: no primary plane", driver);
+	kms_init(&k, fd, driver);
 
 	/* The scanout buffer: a capbuf buffer the CPU draws into. */
 	int bfd = alloc_on("capbuf", size);
 	uint32_t *px = map_buf(bfd, size);
-	sync_buf(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	for (unsigned int y = 0; y < H; y++)
-		for (unsigned int x = 0; x < W; x++)
-			px[y * W + x] = pattern_pixel(x, y);
-	sync_buf(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-
-	REQUIRE(drmPrimeFDToHandle(fd, bfd, &handles[0]) == 0, "PrimeFDToHandle: %s", strerror(errno));
-	REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &fb, 0) == 0,
-		"AddFB2: %s", strerror(errno));
+	draw_pattern(bfd, px);
+	fb = kms_add_fb(&k, bfd, "scanout", &handle);
 	const char *att = buf_str(bfd, "attachments");
 	printf("%s: scanout buffer imported: %s\n", driver, buffer_line(bfd));
 	CHECK(strcmp(att, "-") != 0, "%s: no attachment while the fb lives", driver);
 
-	if (vkms) {
+	if (k.vkms) {
 		/* The writeback target is a capbuf buffer too: vkms writes, the CPU reads. */
 		wb_fd = alloc_on("capbuf-wc", size);
 		wb_px = map_buf(wb_fd, size);
-		uint32_t wh[4] = { 0 };
-
-		REQUIRE(drmPrimeFDToHandle(fd, wb_fd, &wh[0]) == 0, "PrimeFDToHandle wb");
-		wb_handle = wh[0];
-		REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, wh, pitches, offsets,
-				      &wb_fb, 0) == 0, "AddFB2 wb: %s", strerror(errno));
+		wb_fb = kms_add_fb(&k, wb_fd, "writeback", &wb_handle);
 	}
 
-	REQUIRE(drmModeCreatePropertyBlob(fd, mode, sizeof(*mode), &mode_blob) == 0, "mode blob");
-	drmModeAtomicReq *req = drmModeAtomicAlloc();
-	/* vkms's encoders cannot be cloned: the writeback connector drives the
-	 * CRTC alone, the Virtual one is switched off. */
-	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID",
-		 vkms ? 0 : crtc);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", mode_blob);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", fb);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", crtc);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_X", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_Y", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_W", (uint64_t)W << 16);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_H", (uint64_t)H << 16);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_X", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_Y", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_W", W);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_H", H);
-	int32_t out_fence = -1;
-	if (vkms) {
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", crtc);
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID", wb_fb);
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR",
-			 (uint64_t)(uintptr_t)&out_fence);
-	}
-	REQUIRE(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
-		"atomic commit: %s", strerror(errno));
-	drmModeAtomicFree(req);
+	out_fence = kms_enable(&k, fb, wb_fb);
 	printf("%s: scanning out: %s\n", driver, buffer_line(bfd));
 
-	if (vkms) {
-		struct pollfd pfd = { .fd = out_fence, .events = POLLIN };
-
-		REQUIRE(out_fence >= 0, "no writeback out-fence");
-		REQUIRE(poll(&pfd, 1, 5000) == 1, "writeback fence did not signal");
-		close(out_fence);
+	if (k.vkms) {
+		wait_fence(out_fence, 5000);
 		printf("vkms: writeback buffer: %s\n", buffer_line(wb_fd));
 		CHECK(strcmp(buf_str(wb_fd, "attachments"), "-") != 0, "vkms: no writeback attachment");
-		sync_buf(wb_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-		unsigned long bad = 0;
-		for (unsigned int y = 0; y < H; y++)
-			for (unsigned int x = 0; x < W; x++) {
-				uint32_t got = wb_px[y * W + x] & 0xffffff;
-
-				if (got != pattern_pixel(x, y) && bad++ < 5)
-					fprintf(stderr, "pixel %u,%u: written back %06x, drawn %06x\n",
-						x, y, got, pattern_pixel(x, y));
-			}
-		sync_buf(wb_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-		printf("vkms: writeback %ux%u: %lu of %u pixels differ\n", W, H, bad, W * H);
+		bad = writeback_diff(wb_fd, wb_px);
+		printf("vkms: writeback %ux%u: %lu of %u pixels differ\n", PATTERN_W, PATTERN_H, bad,
+		       PATTERN_W * PATTERN_H);
 		CHECK(bad == 0, "vkms: writeback differs from the capbuf scanout buffer");
 	} else {
-		const char *helper = getenv("DMAPIPE_VM_SCREENDUMP");
-		const char *share = getenv("DMAPIPE_VM_SHARE");
-		char cmd[512], path[512];
-
-		REQUIRE(helper && share, "not in the test VM (no DMAPIPE_VM_SCREENDUMP)");
-		snprintf(cmd, sizeof(cmd), "%s capbuf-kms.ppm", helper);
-		REQUIRE(run(cmd) == 0, "screendump helper failed");
-		snprintf(path, sizeof(path), "%s/capbuf-kms.ppm", share);
-		unsigned long bad = compare_ppm(path);
-		printf("cirrus: screendump %ux%u: %lu of %u pixels differ\n", W, H, bad, W * H);
+		bad = screendump_diff("capbuf-kms.ppm");
+		printf("cirrus: screendump %ux%u: %lu of %u pixels differ\n", PATTERN_W, PATTERN_H,
+		       bad, PATTERN_W * PATTERN_H);
 		CHECK(bad == 0, "cirrus: screen differs from the capbuf scanout buffer");
 	}
 
 	/* Switch off, then drop every reference: the buffers must go. */
-	req = drmModeAtomicAlloc();
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", 0);
-	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
-	if (vkms)
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", 0);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 0);
-	CHECK(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
-	      "disabling commit: %s", strerror(errno));
-	drmModeAtomicFree(req);
-	drmModeDestroyPropertyBlob(fd, mode_blob);
-	CHECK(drmModeRmFB(fd, fb) == 0, "RmFB: %s", strerror(errno));
-	gem_close(fd, handles[0]);
-	if (vkms) {
-		CHECK(drmModeRmFB(fd, wb_fb) == 0, "RmFB wb: %s", strerror(errno));
-		gem_close(fd, wb_handle);
-	}
+	kms_disable(&k);
+	kms_remove_fb(&k, fb, "scanout", handle);
+	if (k.vkms)
+		kms_remove_fb(&k, wb_fb, "writeback", wb_handle);
 	/* Releasing the GEM objects detaches the display from the buffers. */
 	for (int i = 0; i < 200 && strcmp(buf_str(bfd, "attachments"), "-"); i++)
 		usleep(10000);
@@ -1107,12 +640,11 @@ static void case_kms(const char *driver)
 	CHECK(buf_ul(bfd, "vmap") == 0, "%s: kernel mapping left: %s", driver, buffer_line(bfd));
 	munmap(px, size);
 	close(bfd);
-	if (vkms) {
+	if (k.vkms) {
 		munmap(wb_px, size);
 		close(wb_fd);
 	}
-	drmModeFreeConnector(conn);
-	drmModeFreeResources(res);
+	kms_fini(&k);
 	CHECK(count_fds() == fds, "fd leak in kms case");
 	close(fd);
 	expect_no_live_buffers(driver);
@@ -1178,12 +710,12 @@ static void case_vgem(void)
 static void case_checker(void)
 {
 	size_t size = 16 * page_size;
-	long total0 = stat_get("violations_total");
+	long total0 = capbuf_stat("violations_total");
 
-	REQUIRE(stat_get("violations_total") >= 0, "stats");
-	param_set("check", "warn");
-	REQUIRE(strstr(read_file(DEBUGFS "/stats"), "check warn"), "stats does not say check warn");
-	REQUIRE(strncmp(read_file(PARAMS "/check"), "warn", 4) == 0, "check param reads back wrong");
+	REQUIRE(capbuf_stat("violations_total") >= 0, "stats");
+	capbuf_param_set("check", "warn");
+	REQUIRE(strstr(read_file(CAPBUF_DEBUGFS "/stats"), "check warn"), "stats does not say check warn");
+	REQUIRE(strncmp(read_file(CAPBUF_PARAMS "/check"), "warn", 4) == 0, "check param reads back wrong");
 
 	/* Bracketed access: never a violation. */
 	int a = alloc_on("capbuf", size);
@@ -1204,8 +736,8 @@ static void case_checker(void)
 	pa[5 * page_size + 1] = 2;	/* same page, PTE present: not seen again */
 	CHECK(buf_ul(a, "violations") == 2, "violations=%lu after touching 2 pages unbracketed",
 	      buf_ul(a, "violations"));
-	CHECK(stat_get("violations_total") == total0 + 2, "violations_total %ld, expected %ld",
-	      stat_get("violations_total"), total0 + 2);
+	CHECK(capbuf_stat("violations_total") == total0 + 2, "violations_total %ld, expected %ld",
+	      capbuf_stat("violations_total"), total0 + 2);
 	CHECK(run("dmesg | grep -q 'capbuf: violation: '") == 0,
 	      "no violation notice in the kernel log");
 
@@ -1225,7 +757,7 @@ static void case_checker(void)
 	CHECK(buf_ul(b, "violations") == 1, "bracketed write after a device map counted");
 
 	/* strict: the same access is SIGBUS, and still counted. */
-	param_set("check", "strict");
+	capbuf_param_set("check", "strict");
 	CHECK(touch_sigbus(pa + 7 * page_size, false), "strict: unbracketed read did not SIGBUS");
 	CHECK(touch_sigbus(pb + 2 * page_size, true), "strict: unbracketed write did not SIGBUS");
 	CHECK(buf_ul(a, "violations") == 3 && buf_ul(b, "violations") == 2,
@@ -1245,12 +777,12 @@ static void case_checker(void)
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS, "strict: child was not killed by SIGBUS");
 
 	/* off: nothing is counted, mappings stay. */
-	param_set("check", "off");
-	long total = stat_get("violations_total");
+	capbuf_param_set("check", "off");
+	long total = capbuf_stat("violations_total");
 	pa[9 * page_size] = 4;
 	pb[9 * page_size] = 4;
-	CHECK(stat_get("violations_total") == total, "check=off counted a violation");
-	REQUIRE(strstr(read_file(DEBUGFS "/stats"), "check off"), "stats does not say check off");
+	CHECK(capbuf_stat("violations_total") == total, "check=off counted a violation");
+	REQUIRE(strstr(read_file(CAPBUF_DEBUGFS "/stats"), "check off"), "stats does not say check off");
 
 	gem_close(gfd, h);
 	close(gfd);
@@ -1296,7 +828,7 @@ static void case_bench(int iters)
 			for (int m = 0; m < 2; m++) {
 				unsigned long faults;
 
-				param_set("check", modes[m]);
+				capbuf_param_set("check", modes[m]);
 				bench_run(fd, p, size, 10, fill, &faults);	/* warm up */
 				double dt = bench_run(fd, p, size, iters, fill, &faults);
 				printf("bench: %-9s check=%-4s %-6s %d x (START, %s %zu pages, END): "
@@ -1310,7 +842,7 @@ static void case_bench(int iters)
 		munmap(p, size);
 		close(fd);
 	}
-	param_set("check", "off");
+	capbuf_param_set("check", "off");
 	expect_no_live_buffers("bench");
 }
 
@@ -1340,7 +872,7 @@ static void case_faults(void)
 	uint32_t h;
 
 	REQUIRE(gfd >= 0, "no vgem device");
-	param_set("check", "off");
+	capbuf_param_set("check", "off");
 	touch_frames(fd, p, size, 100);
 	CHECK(buf_ul(fd, "faults") == 1,
 	      "check=off: %lu faults in 100 frames of %zu pages, expected 1 (the first touch)",
@@ -1356,12 +888,12 @@ static void case_faults(void)
 	 * The checker zaps at each END: one fault per frame, not one per page
 	 * (the first frame still finds the mapping of the last one).
 	 */
-	param_set("check", "warn");
+	capbuf_param_set("check", "warn");
 	touch_frames(fd, p, size, 10);
 	CHECK(buf_ul(fd, "faults") == 11, "check=warn: %lu faults after 10 more frames, expected 11",
 	      buf_ul(fd, "faults"));
 	CHECK(buf_ul(fd, "violations") == 0, "bracketed frames counted as violations");
-	param_set("check", "off");
+	capbuf_param_set("check", "off");
 	/*
 	 * The system heap's allocation orders give runs of 1 MiB and 64 KiB;
 	 * a freshly booted guest has them, so a 1080p frame is a few dozen
@@ -1398,7 +930,7 @@ static void case_syncs(void)
 	for (int m = 0; m < 2; m++) {
 		unsigned long c0, d0;
 
-		param_set("check", modes[m]);
+		capbuf_param_set("check", modes[m]);
 		/* Off: the import shot the mapping down. Warn: the END of a frame does. */
 		if (m)
 			touch_frames(fd, p, size, 1);
@@ -1416,7 +948,7 @@ static void case_syncs(void)
 		CHECK(buf_ul(fd, "syncs_device") == d0 + 1, "check=%s: SYNC END did not sync: %s",
 		      modes[m], buffer_line(fd));
 	}
-	param_set("check", "off");
+	capbuf_param_set("check", "off");
 	gem_close(gfd, h);
 	close(gfd);
 	munmap(p, size);
@@ -1479,16 +1011,6 @@ static void case_gup(void)
 	munmap(p, size);
 	close(fd);
 	expect_no_live_buffers("gup");
-}
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-	REQUIRE(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write '%s' to %s: %s",
-		text, path, strerror(errno));
-	close(fd);
 }
 
 static long memcg_current(const char *cg)
@@ -1660,7 +1182,7 @@ static void case_lifecycle(void)
 
 	uint8_t *p = map_buf(fd, 8 * page_size);
 	close(fd);
-	CHECK(stat_get("live_buffers") == 1, "a mapped buffer was released at close");
+	CHECK(capbuf_stat("live_buffers") == 1, "a mapped buffer was released at close");
 	CHECK(rmmod() != 0 && module_loaded(), "rmmod succeeded while only an mmap lives");
 	p[0] = 1;	/* the mapping still works, and the fault handler is there */
 	munmap(p, 8 * page_size);
@@ -1673,7 +1195,7 @@ static void case_lifecycle(void)
 	for (int i = 0; i < 100 && access("/dev/dma_heap/capbuf-wc", F_OK); i++)
 		usleep(10000);
 	REQUIRE(access("/dev/dma_heap/capbuf-wc", F_OK) == 0, "heap nodes not back after insmod");
-	CHECK(stat_get("allocated_total") == 0 && stat_get("live_buffers") == 0,
+	CHECK(capbuf_stat("allocated_total") == 0 && capbuf_stat("live_buffers") == 0,
 	      "a fresh module has state");
 	fd = alloc_on("capbuf", page_size);
 	close(fd);

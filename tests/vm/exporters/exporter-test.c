@@ -20,15 +20,11 @@
  * <linux/videodev2.h>, vgem's two ioctls copied from <drm/vgem_drm.h>) and
  * libdrm are used.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,16 +34,14 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 #include <linux/videodev2.h>
 #include <xf86drm.h>
-#include <xf86drmMode.h>
-#include <drm_fourcc.h>
+
+#include "../common/vm-test.h"
 
 /* include/uapi/drm/vgem_drm.h (not in Debian 12's libdrm-dev). */
 struct vgem_fence_attach {
@@ -66,31 +60,10 @@ struct vgem_fence_signal {
 #define VGEM_IOCTL_FENCE_ATTACH DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct vgem_fence_attach)
 #define VGEM_IOCTL_FENCE_SIGNAL DRM_IOW(DRM_COMMAND_BASE + 0x2, struct vgem_fence_signal)
 
-#define CAPBUF_STATS "/sys/kernel/debug/capbuf/stats"
 #define BUFINFO "/sys/kernel/debug/dma_buf/bufinfo"
 #define MIB (1024UL * 1024UL)
 
 static long page_size;
-static int failures;
-
-static void fail_at(int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL (line %d): ", line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-/* CHECK records a failure and goes on; REQUIRE stops the program, for
- * failures after which the rest of a case cannot mean anything. */
-#define CHECK(cond, ...) \
-	do { if (!(cond)) fail_at(__LINE__, __VA_ARGS__); } while (0)
-#define REQUIRE(cond, ...) \
-	do { if (!(cond)) { fail_at(__LINE__, __VA_ARGS__); exit(1); } } while (0)
 
 /* ---- what each exporter does --------------------------------------- */
 
@@ -135,63 +108,6 @@ static const struct exporter exporters[] = {
 static const struct exporter *ex;
 
 /* ---- procfs, sysfs, debugfs ---------------------------------------- */
-
-static char *read_file(const char *path)
-{
-	static char buf[1 << 17];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, got = 0;
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return buf;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	REQUIRE(d, "opendir /proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* A "key:\tvalue" line of /proc/self/fdinfo/FD, or NULL. */
-static char *fdinfo(int fd, const char *key)
-{
-	static char val[128];
-	char path[64], pat[32];
-	char *s, *p;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	snprintf(pat, sizeof(pat), "\n%s:\t", key);
-	s = read_file(path);
-	if (!s || !(p = strstr(s, pat)))
-		return NULL;
-	p += strlen(pat);
-	snprintf(val, sizeof(val), "%.*s", (int)strcspn(p, "\n"), p);
-	return val;
-}
-
-static long capbuf_stat(const char *key)
-{
-	char *s = read_file(CAPBUF_STATS);
-	size_t len = strlen(key);
-
-	REQUIRE(s, "read " CAPBUF_STATS ": %s", strerror(errno));
-	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
-		if (strncmp(line, key, len) == 0 && line[len] == ' ')
-			return strtol(line + len + 1, NULL, 10);
-	REQUIRE(0, CAPBUF_STATS " has no %s", key);
-	return -1;
-}
 
 /* What the exporter calls itself (dma_buf_export_info.exp_name). */
 static const char *exp_name(void)
@@ -241,10 +157,7 @@ static void expect_no_buffers(const char *when)
 
 static bool have_cma(void)
 {
-	char *s = read_file("/proc/meminfo");
-	char *p = s ? strstr(s, "CmaTotal:") : NULL;
-
-	return p && strtoul(p + 9, NULL, 10) > 0;
+	return meminfo_kb("CmaTotal:") > 0;
 }
 
 #define UDMABUF_LIMIT "/sys/module/udmabuf/parameters/size_limit_mb"
@@ -260,12 +173,9 @@ static unsigned long udmabuf_limit_mb(void)
 static void udmabuf_set_limit_mb(unsigned long mb)
 {
 	char v[32];
-	int fd = open(UDMABUF_LIMIT, O_WRONLY | O_CLOEXEC);
 
 	snprintf(v, sizeof(v), "%lu", mb);
-	REQUIRE(fd >= 0 && write(fd, v, strlen(v)) == (ssize_t)strlen(v),
-		"write %s to " UDMABUF_LIMIT ": %s", v, strerror(errno));
-	close(fd);
+	write_file(UDMABUF_LIMIT, v);
 }
 
 /* The largest buffer capbuf-contig can get: a CMA area, or else one
@@ -282,21 +192,10 @@ static size_t round_up_page(size_t n)
 
 /* ---- allocation ---------------------------------------------------- */
 
-static int heap_open(void)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/dma_heap/%s", ex->name);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-	return fd;
-}
-
 /* The heap allocation ioctl with any command: 0 or -errno. */
 static int heap_ioctl(unsigned long cmd, struct dma_heap_allocation_data *d)
 {
-	int hfd = heap_open();
+	int hfd = heap_open(ex->name);
 	int ret = ioctl(hfd, cmd, d) ? -errno : 0;
 
 	close(hfd);
@@ -304,7 +203,7 @@ static int heap_ioctl(unsigned long cmd, struct dma_heap_allocation_data *d)
 }
 
 /* A new buffer's fd, or -errno. */
-static int heap_alloc(uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
+static int exp_heap_alloc(uint64_t len, uint32_t fd_flags, uint64_t heap_flags)
 {
 	struct dma_heap_allocation_data d = {
 		.len = len, .fd_flags = fd_flags, .heap_flags = heap_flags,
@@ -361,7 +260,7 @@ static int exp_alloc(uint64_t len)
 	int memfd, fd;
 
 	if (ex->kind == HEAP)
-		return heap_alloc(len, O_RDWR | O_CLOEXEC, 0);
+		return exp_heap_alloc(len, O_RDWR | O_CLOEXEC, 0);
 	memfd = memfd_sized(round_up_page(len), F_SEAL_SHRINK, 0);
 	fd = udmabuf_create(memfd, 0, round_up_page(len), UDMABUF_FLAGS_CLOEXEC);
 	close(memfd);	/* the buffer holds the pages */
@@ -376,36 +275,6 @@ static int alloc_buf(uint64_t len)
 	return fd;
 }
 
-static void *map_buf(int fd, size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	REQUIRE(p != MAP_FAILED, "mmap %zu: %s", size, strerror(errno));
-	return p;
-}
-
-static int sync_raw(int fd, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
-}
-
-static void sync_buf(int fd, uint64_t flags)
-{
-	int ret = sync_raw(fd, flags);
-
-	REQUIRE(ret == 0, "DMA_BUF_IOCTL_SYNC %#" PRIx64 ": %s", flags, strerror(-ret));
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static const char *err_name(int neg_errno)
 {
 	static char buf[64];
@@ -414,44 +283,6 @@ static const char *err_name(int neg_errno)
 		return "success";
 	snprintf(buf, sizeof(buf), "%s", strerror(-neg_errno));
 	return buf;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* Touch one byte; true when that raised SIGBUS. */
-static sigjmp_buf sigbus_jmp;
-
-static void on_sigbus(int sig)
-{
-	(void)sig;
-	siglongjmp(sigbus_jmp, 1);
-}
-
-static bool touch_sigbus(volatile uint8_t *p)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	bool bus = false;
-
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		bus = true;
-	else
-		(void)*p;
-	sigaction(SIGBUS, &old, NULL);
-	return bus;
 }
 
 /* ---- alloc ---------------------------------------------------------- */
@@ -500,15 +331,15 @@ static void alloc_errors_heap(void)
 	struct dma_heap_allocation_data d;
 	int fd, ret;
 
-	CHECK(heap_alloc(0, O_RDWR | O_CLOEXEC, 0) == -EINVAL, "len 0: %s",
-	      err_name(heap_alloc(0, O_RDWR | O_CLOEXEC, 0)));
+	CHECK(exp_heap_alloc(0, O_RDWR | O_CLOEXEC, 0) == -EINVAL, "len 0: %s",
+	      err_name(exp_heap_alloc(0, O_RDWR | O_CLOEXEC, 0)));
 	/* Page rounding of ~0 wraps to 0. */
-	CHECK(heap_alloc(UINT64_MAX, O_RDWR, 0) == -EINVAL, "len ~0: %s",
-	      err_name(heap_alloc(UINT64_MAX, O_RDWR, 0)));
-	CHECK(heap_alloc(page_size, O_RDWR | O_NONBLOCK, 0) == -EINVAL,
-	      "fd_flags O_NONBLOCK: %s", err_name(heap_alloc(page_size, O_RDWR | O_NONBLOCK, 0)));
-	CHECK(heap_alloc(page_size, O_RDWR, 1) == -EINVAL, "heap_flags 1: %s",
-	      err_name(heap_alloc(page_size, O_RDWR, 1)));
+	CHECK(exp_heap_alloc(UINT64_MAX, O_RDWR, 0) == -EINVAL, "len ~0: %s",
+	      err_name(exp_heap_alloc(UINT64_MAX, O_RDWR, 0)));
+	CHECK(exp_heap_alloc(page_size, O_RDWR | O_NONBLOCK, 0) == -EINVAL,
+	      "fd_flags O_NONBLOCK: %s", err_name(exp_heap_alloc(page_size, O_RDWR | O_NONBLOCK, 0)));
+	CHECK(exp_heap_alloc(page_size, O_RDWR, 1) == -EINVAL, "heap_flags 1: %s",
+	      err_name(exp_heap_alloc(page_size, O_RDWR, 1)));
 	d = (struct dma_heap_allocation_data){ .len = page_size, .fd = 5, .fd_flags = O_RDWR };
 	CHECK(heap_ioctl(DMA_HEAP_IOCTL_ALLOC, &d) == -EINVAL, "fd 5 in the request accepted");
 
@@ -537,7 +368,7 @@ static void alloc_errors_heap(void)
 		close(d.fd);
 
 	/* Without O_CLOEXEC, and read-only: the access mode limits mmap(). */
-	fd = heap_alloc(page_size, O_RDONLY, 0);
+	fd = exp_heap_alloc(page_size, O_RDONLY, 0);
 	REQUIRE(fd >= 0, "O_RDONLY alloc: %s", strerror(-fd));
 	CHECK(!(fcntl(fd, F_GETFD) & FD_CLOEXEC), "FD_CLOEXEC set without O_CLOEXEC");
 	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "O_RDONLY buffer's fd is not read-only");
@@ -556,7 +387,7 @@ static void alloc_errors_heap(void)
 		unsigned long max = v ? strtoul(v, NULL, 10) : 0;
 
 		REQUIRE(max, "capbuf has no max_buffer_size parameter");
-		ret = heap_alloc(max + page_size, O_RDWR | O_CLOEXEC, 0);
+		ret = exp_heap_alloc(max + page_size, O_RDWR | O_CLOEXEC, 0);
 		printf("RECORD %s: max_buffer_size (%lu MiB) + 1 page: %s\n", ex->name, max / MIB,
 		       err_name(ret));
 		CHECK(ret == -EINVAL, "%s: max_buffer_size + 1 page: %s, expected EINVAL", ex->name,
@@ -565,7 +396,7 @@ static void alloc_errors_heap(void)
 			close(ret);
 	} else {
 		/* The system heap has no limit of its own: up to what RAM gives. */
-		ret = heap_alloc(256 * MIB + page_size, O_RDWR | O_CLOEXEC, 0);
+		ret = exp_heap_alloc(256 * MIB + page_size, O_RDWR | O_CLOEXEC, 0);
 		printf("RECORD %s: 256 MiB + 1 page: %s (no size limit)\n", ex->name,
 		       err_name(ret));
 		CHECK(ret >= 0, "%s: 256 MiB + 1 page: %s", ex->name, err_name(ret));
@@ -743,7 +574,7 @@ static void case_mmap(void)
 	      "%s: the mapping at page offset 3 reads other data", ex->name);
 	sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	munmap(q, page_size);
-	CHECK(!touch_sigbus(p + size - 1), "%s: the last page faults", ex->name);
+	CHECK(!touch_sigbus(p + size - 1, false), "%s: the last page faults", ex->name);
 
 	/* MAP_PRIVATE, several pages. */
 	errno = 0;
@@ -888,25 +719,6 @@ static void case_sync(void)
 
 /* ---- vivid ------------------------------------------------------------- */
 
-static int open_vivid(void)
-{
-	for (int i = 0; i < 64; i++) {
-		char path[64], *name;
-
-		snprintf(path, sizeof(path), "/sys/class/video4linux/video%d/name", i);
-		name = read_file(path);
-		if (name && strncmp(name, "vivid-000-vid-cap", 17) == 0) {
-			snprintf(path, sizeof(path), "/dev/video%d", i);
-			int fd = open(path, O_RDWR | O_CLOEXEC);
-
-			REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
-			return fd;
-		}
-	}
-	REQUIRE(0, "no vivid capture node");
-	return -1;
-}
-
 #define VIVID_BUFS 4
 #define VIVID_FRAMES 60
 
@@ -917,28 +729,17 @@ static int open_vivid(void)
 static void case_vivid(void)
 {
 	int fds = count_fds(), vfd = open_vivid();
-	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	struct v4l2_requestbuffers req = {
-		.count = VIVID_BUFS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_DMABUF,
+		.count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
 	};
-	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	int bfd[VIVID_BUFS], type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	uint8_t *map[VIVID_BUFS];
 	unsigned long nonzero = 0;
 	size_t size, bsize;
 	double t0;
 
-	REQUIRE(ioctl(vfd, VIDIOC_G_FMT, &fmt) == 0, "G_FMT: %s", strerror(errno));
-	size = fmt.fmt.pix.sizeimage;
+	size = vivid_setup(vfd, VIVID_BUFS);
 	bsize = round_up_page(size);
-	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, 30 };
-	ioctl(vfd, VIDIOC_S_PARM, &parm);
-	printf("vivid: %ux%u %.4s sizeimage %zu, %u/%u s per frame\n", fmt.fmt.pix.width,
-	       fmt.fmt.pix.height, (char *)&fmt.fmt.pix.pixelformat, size,
-	       parm.parm.capture.timeperframe.numerator, parm.parm.capture.timeperframe.denominator);
-	REQUIRE(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0 && req.count == VIVID_BUFS,
-		"REQBUFS DMABUF: %s (count %u)", strerror(errno), req.count);
 	for (int i = 0; i < VIVID_BUFS; i++) {
 		struct v4l2_buffer b = {
 			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_DMABUF,
@@ -966,14 +767,7 @@ static void case_vivid(void)
 		CHECK(b.bytesused == size, "frame %d: bytesused %u", f, b.bytesused);
 		CHECK(b.index < VIVID_BUFS && b.m.fd == bfd[b.index], "frame %d: index %u fd %d",
 		      f, b.index, b.m.fd);
-		sync_buf(b.m.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
-		/* Buffers go back zeroed: a picture can only be this frame's. */
-		if (!all_zero(map[b.index], size))
-			nonzero++;
-		/* A YUYV frame has no zero luma in vivid's default colour bars. */
-		CHECK(map[b.index][size - 2] != 0, "frame %d: last pixel has zero luma", f);
-		memset(map[b.index], 0, size);
-		sync_buf(b.m.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		nonzero += vivid_frame(b.m.fd, map[b.index], size, f);
 		REQUIRE(ioctl(vfd, VIDIOC_QBUF, &b) == 0, "re-QBUF: %s", strerror(errno));
 	}
 	double dt = now() - t0;
@@ -981,7 +775,6 @@ static void case_vivid(void)
 	printf("vivid: %d frames in %.2f s, %lu with picture\n", VIVID_FRAMES, dt, nonzero);
 	CHECK(nonzero == VIVID_FRAMES, "%s: only %lu of %d frames reached the buffers", ex->name,
 	      nonzero, VIVID_FRAMES);
-	req.count = 0;
 	CHECK(ioctl(vfd, VIDIOC_REQBUFS, &req) == 0, "REQBUFS 0: %s", strerror(errno));
 	close(vfd);
 	for (int i = 0; i < VIVID_BUFS; i++) {
@@ -990,125 +783,6 @@ static void case_vivid(void)
 	}
 	CHECK(count_fds() == fds, "fd leak in vivid: %d fds before, %d after", fds, count_fds());
 	expect_no_buffers("vivid");
-}
-
-/* ---- DRM helpers ------------------------------------------------------- */
-
-/* The first card of @driver, or -1. */
-static int find_drm(const char *driver)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		int match = v && strcmp(v->name, driver) == 0;
-
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-static int open_drm(const char *driver)
-{
-	int fd = find_drm(driver);
-
-	REQUIRE(fd >= 0, "no DRM device with driver %s", driver);
-	return fd;
-}
-
-static uint32_t prop_id(int fd, uint32_t obj, uint32_t type, const char *name)
-{
-	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
-	uint32_t id = 0;
-
-	for (uint32_t i = 0; props && i < props->count_props && !id; i++) {
-		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
-
-		if (p && strcmp(p->name, name) == 0)
-			id = p->prop_id;
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
-	REQUIRE(id, "object %u has no property %s", obj, name);
-	return id;
-}
-
-static uint64_t prop_value(int fd, uint32_t obj, uint32_t type, const char *name)
-{
-	drmModeObjectProperties *props = drmModeObjectGetProperties(fd, obj, type);
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; props && i < props->count_props; i++) {
-		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
-
-		if (p && strcmp(p->name, name) == 0)
-			v = props->prop_values[i];
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
-	return v;
-}
-
-static void add_prop(drmModeAtomicReq *req, int fd, uint32_t obj, uint32_t type,
-		     const char *name, uint64_t value)
-{
-	REQUIRE(drmModeAtomicAddProperty(req, obj, prop_id(fd, obj, type, name), value) >= 0,
-		"atomic add %s", name);
-}
-
-static void gem_close(int fd, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	CHECK(drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &c) == 0, "GEM_CLOSE: %s", strerror(errno));
-}
-
-/* Same picture as drm-smoke and capbuf-test: bars, gradient and checker,
- * so an offset or a swapped channel cannot pass. */
-static uint32_t pattern_pixel(unsigned int x, unsigned int y)
-{
-	static const uint32_t bars[] = { 0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
-					 0xff00ff, 0xff0000, 0x0000ff, 0x000000 };
-	if (y < 256)
-		return bars[x * 8 / 1024];
-	if (y < 512)
-		return (x & 0xff) << 16 | (y & 0xff) << 8 | ((x + y) & 0xff);
-	return ((x / 16 + y / 16) & 1) ? 0x808080 : 0x102030;
-}
-
-/* ---- kms --------------------------------------------------------------- */
-
-#define W 1024
-#define H 768
-
-static unsigned long compare_ppm(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned int w, h, maxval;
-	unsigned long bad = 0;
-
-	REQUIRE(f && fscanf(f, "P6 %u %u %u", &w, &h, &maxval) == 3 && fgetc(f) != EOF,
-		"cannot read %s", path);
-	REQUIRE(w == W && h == H && maxval == 255, "screendump is %ux%u max %u", w, h, maxval);
-	for (unsigned int y = 0; y < h; y++)
-		for (unsigned int x = 0; x < w; x++) {
-			int r = fgetc(f), g = fgetc(f), b = fgetc(f);
-			uint32_t got = (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
-
-			if (got != pattern_pixel(x, y) && bad++ < 5)
-				fprintf(stderr, "pixel %u,%u: screen %06x, drawn %06x\n", x, y,
-					got, pattern_pixel(x, y));
-		}
-	fclose(f);
-	return bad;
 }
 
 /*
@@ -1120,172 +794,55 @@ static void case_kms(void)
 {
 	int fds = count_fds();
 	int fd = find_drm("vkms");
-	bool vkms = fd >= 0;
-	const char *driver = vkms ? "vkms" : "cirrus";
-	size_t size = (size_t)W * H * 4;
-	uint32_t handles[4] = { 0 }, pitches[4] = { W * 4 }, offsets[4] = { 0 };
-	uint32_t fb, wb_fb = 0, wb_handle = 0, crtc, plane = 0, mode_blob, wb_conn = 0;
-	drmModeConnector *conn = NULL;
-	int wb_fd = -1;
+	const char *driver = fd >= 0 ? "vkms" : "cirrus";
+	size_t size = (size_t)PATTERN_W * PATTERN_H * 4;
+	uint32_t fb, handle, wb_fb = 0, wb_handle = 0;
+	int wb_fd = -1, out_fence;
 	uint32_t *wb_px = NULL;
+	unsigned long bad;
+	struct kms k;
 
-	if (!vkms)
+	if (fd < 0)
 		fd = open_drm("cirrus");
-	REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) == 0 &&
-		drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) == 0, "atomic client cap refused");
-	if (vkms)
-		REQUIRE(drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1) == 0,
-			"writeback client cap refused");
-
-	drmModeRes *res = drmModeGetResources(fd);
-	REQUIRE(res && res->count_crtcs, "no CRTC");
-	crtc = res->crtcs[0];
-	for (int i = 0; i < res->count_connectors; i++) {
-		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
-
-		if (c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
-			wb_conn = c->connector_id;
-			drmModeFreeConnector(c);
-		} else if (!conn && c->connection == DRM_MODE_CONNECTED && c->count_modes) {
-			conn = c;
-		} else {
-			drmModeFreeConnector(c);
-		}
-	}
-	REQUIRE(conn, "%s: no connected connector", driver);
-	REQUIRE(!vkms || wb_conn, "vkms: no writeback connector (enable_writeback=1?)");
-	drmModeModeInfo *mode = NULL;
-	for (int i = 0; i < conn->count_modes; i++)
-		if (conn->modes[i].hdisplay == W && conn->modes[i].vdisplay == H)
-			mode = &conn->modes[i];
-	REQUIRE(mode, "%s offers no %ux%u mode", driver, W, H);
-
-	drmModePlaneRes *pres = drmModeGetPlaneResources(fd);
-	for (uint32_t i = 0; pres && i < pres->count_planes && !plane; i++) {
-		drmModePlane *p = drmModeGetPlane(fd, pres->planes[i]);
-
-		if ((p->possible_crtcs & 1) &&
-		    prop_value(fd, p->plane_id, DRM_MODE_OBJECT_PLANE, "type") == DRM_PLANE_TYPE_PRIMARY)
-			plane = p->plane_id;
-		drmModeFreePlane(p);
-	}
-	drmModeFreePlaneResources(pres);
-	REQUIRE(plane, "%s: no primary plane", driver);
+	kms_init(&k, fd, driver);
 
 	/* The scanout buffer, drawn by the CPU through the exporter's mmap. */
 	int bfd = alloc_buf(size);
 	uint32_t *px = map_buf(bfd, size);
-	sync_buf(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	for (unsigned int y = 0; y < H; y++)
-		for (unsigned int x = 0; x < W; x++)
-			px[y * W + x] = pattern_pixel(x, y);
-	sync_buf(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	draw_pattern(bfd, px);
+	fb = kms_add_fb(&k, bfd, "scanout", &handle);
 
-	REQUIRE(drmPrimeFDToHandle(fd, bfd, &handles[0]) == 0, "%s: PrimeFDToHandle: %s",
-		driver, strerror(errno));
-	REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &fb, 0) == 0,
-		"AddFB2: %s", strerror(errno));
-
-	if (vkms) {
-		uint32_t wh[4] = { 0 };
-
+	if (k.vkms) {
 		/* The writeback target comes from the same exporter. */
 		wb_fd = alloc_buf(size);
 		wb_px = map_buf(wb_fd, size);
-		REQUIRE(drmPrimeFDToHandle(fd, wb_fd, &wh[0]) == 0, "PrimeFDToHandle wb: %s",
-			strerror(errno));
-		wb_handle = wh[0];
-		REQUIRE(drmModeAddFB2(fd, W, H, DRM_FORMAT_XRGB8888, wh, pitches, offsets,
-				      &wb_fb, 0) == 0, "AddFB2 wb: %s", strerror(errno));
+		wb_fb = kms_add_fb(&k, wb_fd, "writeback", &wb_handle);
 	}
 
-	REQUIRE(drmModeCreatePropertyBlob(fd, mode, sizeof(*mode), &mode_blob) == 0, "mode blob");
-	drmModeAtomicReq *req = drmModeAtomicAlloc();
-	/* vkms's encoders cannot be cloned: the writeback connector drives the
-	 * CRTC alone, the Virtual one is switched off. */
-	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID",
-		 vkms ? 0 : crtc);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", mode_blob);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", fb);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", crtc);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_X", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_Y", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_W", (uint64_t)W << 16);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "SRC_H", (uint64_t)H << 16);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_X", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_Y", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_W", W);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_H", H);
-	int32_t out_fence = -1;
-	if (vkms) {
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", crtc);
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID", wb_fb);
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR",
-			 (uint64_t)(uintptr_t)&out_fence);
-	}
-	REQUIRE(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
-		"atomic commit: %s", strerror(errno));
-	drmModeAtomicFree(req);
-
-	unsigned long bad = 0;
-	if (vkms) {
-		struct pollfd pfd = { .fd = out_fence, .events = POLLIN };
-
-		REQUIRE(out_fence >= 0, "no writeback out-fence");
-		REQUIRE(poll(&pfd, 1, 10000) == 1, "writeback fence did not signal in 10 s");
-		close(out_fence);
-		sync_buf(wb_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-		for (unsigned int y = 0; y < H; y++)
-			for (unsigned int x = 0; x < W; x++) {
-				uint32_t got = wb_px[y * W + x] & 0xffffff;
-
-				if (got != pattern_pixel(x, y) && bad++ < 5)
-					fprintf(stderr, "pixel %u,%u: written back %06x, drawn %06x\n",
-						x, y, got, pattern_pixel(x, y));
-			}
-		sync_buf(wb_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-		printf("vkms: writeback %ux%u into a %s buffer: %lu of %u pixels differ\n", W, H,
-		       ex->name, bad, W * H);
+	out_fence = kms_enable(&k, fb, wb_fb);
+	if (k.vkms) {
+		wait_fence(out_fence, 10000);
+		bad = writeback_diff(wb_fd, wb_px);
+		printf("vkms: writeback %ux%u into a %s buffer: %lu of %u pixels differ\n", PATTERN_W,
+		       PATTERN_H, ex->name, bad, PATTERN_W * PATTERN_H);
 	} else {
-		const char *helper = getenv("DMAPIPE_VM_SCREENDUMP");
-		const char *share = getenv("DMAPIPE_VM_SHARE");
-		char cmd[512], path[512];
-
-		REQUIRE(helper && share, "not in the test VM (no DMAPIPE_VM_SCREENDUMP)");
-		snprintf(cmd, sizeof(cmd), "%s exporter-kms.ppm", helper);
-		REQUIRE(run(cmd) == 0, "screendump helper failed");
-		snprintf(path, sizeof(path), "%s/exporter-kms.ppm", share);
-		bad = compare_ppm(path);
-		printf("cirrus: screendump %ux%u: %lu of %u pixels differ\n", W, H, bad, W * H);
+		bad = screendump_diff("exporter-kms.ppm");
+		printf("cirrus: screendump %ux%u: %lu of %u pixels differ\n", PATTERN_W, PATTERN_H,
+		       bad, PATTERN_W * PATTERN_H);
 	}
 	CHECK(bad == 0, "%s: what the display read differs from the %s buffer", driver, ex->name);
 
 	/* Switch off, then drop every reference: the buffers must go. */
-	req = drmModeAtomicAlloc();
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", 0);
-	add_prop(req, fd, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", 0);
-	add_prop(req, fd, conn->connector_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
-	if (vkms)
-		add_prop(req, fd, wb_conn, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", 0);
-	add_prop(req, fd, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 0);
-	CHECK(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) == 0,
-	      "disabling commit: %s", strerror(errno));
-	drmModeAtomicFree(req);
-	drmModeDestroyPropertyBlob(fd, mode_blob);
-	CHECK(drmModeRmFB(fd, fb) == 0, "RmFB: %s", strerror(errno));
-	gem_close(fd, handles[0]);
-	if (vkms) {
-		CHECK(drmModeRmFB(fd, wb_fb) == 0, "RmFB wb: %s", strerror(errno));
-		gem_close(fd, wb_handle);
+	kms_disable(&k);
+	kms_remove_fb(&k, fb, "scanout", handle);
+	if (k.vkms) {
+		kms_remove_fb(&k, wb_fb, "writeback", wb_handle);
 		munmap(wb_px, size);
 		close(wb_fd);
 	}
 	munmap(px, size);
 	close(bfd);
-	drmModeFreeConnector(conn);
-	drmModeFreeResources(res);
+	kms_fini(&k);
 	close(fd);
 	CHECK(count_fds() == fds, "fd leak in kms: %d fds before, %d after", fds, count_fds());
 	expect_no_buffers("kms");

@@ -19,28 +19,11 @@
 #include <xf86drmMode.h>
 #include <drm_fourcc.h>
 
-static int open_driver(const char *name)
-{
-	for (int i = 0; i < 8; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		int match = v && strcmp(v->name, name) == 0;
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	fprintf(stderr, "no DRM device with driver %s\n", name);
-	exit(1);
-}
+#include "../common/vm-test.h"
 
 static int connectors(const char *driver, char **types, int ntypes)
 {
-	int fd = open_driver(driver);
+	int fd = open_drm(driver);
 	if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) ||
 	    drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1))
 		fprintf(stderr, "note: writeback client cap refused: %s\n", strerror(errno));
@@ -73,22 +56,9 @@ static int connectors(const char *driver, char **types, int ntypes)
 	return missing ? 1 : 0;
 }
 
-static uint32_t pattern_pixel(unsigned int x, unsigned int y)
-{
-	/* Colour bars with a gradient and a checker so an offset or a swapped
-	 * channel cannot pass. */
-	static const uint32_t bars[] = { 0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
-					 0xff00ff, 0xff0000, 0x0000ff, 0x000000 };
-	if (y < 256)
-		return bars[x * 8 / 1024];
-	if (y < 512)
-		return (x & 0xff) << 16 | (y & 0xff) << 8 | ((x + y) & 0xff);
-	return ((x / 16 + y / 16) & 1) ? 0x808080 : 0x102030;
-}
-
 static int pattern(void)
 {
-	int fd = open_driver("cirrus");
+	int fd = open_drm("cirrus");
 	drmModeRes *res = drmModeGetResources(fd);
 	drmModeConnector *conn = NULL;
 	for (int i = 0; i < res->count_connectors && !conn; i++) {
@@ -140,41 +110,9 @@ static int pattern(void)
 		return 1;
 	}
 
-	const char *helper = getenv("DMAPIPE_VM_SCREENDUMP");
-	const char *share = getenv("DMAPIPE_VM_SHARE");
-	if (!helper || !share) {
-		fprintf(stderr, "FAIL: not in the test VM (no DMAPIPE_VM_SCREENDUMP)\n");
-		return 1;
-	}
-	char cmd[512], path[512];
-	snprintf(cmd, sizeof(cmd), "%s pattern.ppm", helper);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "FAIL: screendump helper failed\n");
-		return 1;
-	}
-	snprintf(path, sizeof(path), "%s/pattern.ppm", share);
-	FILE *f = fopen(path, "rb");
-	unsigned int w, h, maxval;
-	if (!f || fscanf(f, "P6 %u %u %u", &w, &h, &maxval) != 3 || fgetc(f) == EOF) {
-		fprintf(stderr, "FAIL: cannot read %s\n", path);
-		return 1;
-	}
-	if (w != 1024 || h != 768 || maxval != 255) {
-		fprintf(stderr, "FAIL: screendump is %ux%u max %u, expected 1024x768 max 255\n", w, h,
-			maxval);
-		return 1;
-	}
-	unsigned long bad = 0;
-	for (unsigned int y = 0; y < h; y++)
-		for (unsigned int x = 0; x < w; x++) {
-			int r = fgetc(f), g = fgetc(f), b = fgetc(f);
-			uint32_t got = (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
-			uint32_t want = pattern_pixel(x, y);
-			if (got != want && bad++ < 5)
-				fprintf(stderr, "pixel %u,%u: screen %06x, drawn %06x\n", x, y, got, want);
-		}
-	fclose(f);
-	printf("screendump 1024x768: %lu of %u pixels differ\n", bad, w * h);
+	unsigned long bad = screendump_diff("pattern.ppm");
+
+	printf("screendump 1024x768: %lu of %u pixels differ\n", bad, 1024 * 768);
 	drmModeRmFB(fd, fb);
 	munmap(px, create.size);
 	drmModeFreeConnector(conn);
