@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fstream>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
+#include <optional>
 #include <sstream>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -23,6 +25,68 @@ static size_t pageAlign(size_t v)
 {
 	size_t page = size_t(sysconf(_SC_PAGESIZE));
 	return (v + page - 1) / page * page;
+}
+
+/* The first line of @path as a number; nullopt when absent or not a number ("max"). */
+static std::optional<uint64_t> readNumber(const std::string &path)
+{
+	std::ifstream in(path);
+	std::string word;
+	if (!(in >> word) || word.empty() || !std::all_of(word.begin(), word.end(), ::isdigit))
+		return std::nullopt;
+	return std::stoull(word);
+}
+
+static std::string mib(uint64_t bytes)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%.1f MiB", double(bytes) / (1 << 20));
+	return text;
+}
+
+/*
+ * Why an allocation of @request bytes got ENOMEM, when a limit says so:
+ * capbuf's max_total_size (with its live bytes when debugfs is readable), or
+ * a memory cgroup of this process (capbuf charges its pages to it) whose
+ * memory.max leaves less than @request.
+ */
+static std::string memoryLimitHint(size_t request, bool capbuf)
+{
+	if (capbuf) {
+		auto limit = readNumber("/sys/module/capbuf/parameters/max_total_size");
+		std::optional<uint64_t> live;
+		std::ifstream stats("/sys/kernel/debug/capbuf/stats");
+		for (std::string key; stats >> key;) {
+			uint64_t value;
+			if (!(stats >> value))
+				break;
+			if (key == "live_bytes")
+				live = value;
+		}
+		if (limit && (!live || *live + request > *limit))
+			return "capbuf's max_total_size is " + mib(*limit) +
+				(live ? ", " + mib(*live) + " of it in use" : "") +
+				" (/sys/module/capbuf/parameters/max_total_size): raise it, or use "
+				"fewer or smaller buffers";
+	}
+	std::ifstream cgroups("/proc/self/cgroup");
+	std::string line, path;
+	while (std::getline(cgroups, line))
+		if (line.rfind("0::", 0) == 0)
+			path = line.substr(3);
+	for (; !path.empty(); path = path.substr(0, path.rfind('/'))) {
+		std::string dir = "/sys/fs/cgroup" + (path == "/" ? "" : path);
+		auto max = readNumber(dir + "/memory.max");
+		auto current = readNumber(dir + "/memory.current");
+		if (max && current && *current + request > *max)
+			return "the memory cgroup " + dir + " has memory.max " + mib(*max) + ", " +
+				mib(*current) +
+				" in use: raise its memory.max (MemoryMax= in a "
+				"systemd unit) or use fewer or smaller buffers";
+		if (path == "/")
+			break;
+	}
+	return "";
 }
 
 BufferLayout BufferLayout::contiguous(const PixelFormat &format, uint32_t width, uint32_t height,
@@ -115,10 +179,16 @@ public:
 			struct dma_heap_allocation_data data = {};
 			data.len = pageAlign(size);
 			data.fd_flags = O_RDWR | O_CLOEXEC;
-			if (ioctl(heap_.get(), DMA_HEAP_IOCTL_ALLOC, &data) < 0)
-				throwErrno("DMA_HEAP_IOCTL_ALLOC(" + std::to_string(data.len) +
-						   " bytes)",
-					   path_);
+			if (ioctl(heap_.get(), DMA_HEAP_IOCTL_ALLOC, &data) < 0) {
+				int err = errno;
+				throw Error("DMA_HEAP_IOCTL_ALLOC(" + std::to_string(data.len) +
+						    " bytes)",
+					    path_, err,
+					    err == ENOMEM
+						    ? memoryLimitHint(data.len,
+								      name_.rfind("capbuf", 0) == 0)
+						    : "");
+			}
 			fds.emplace_back(int(data.fd));
 		}
 		return wrap(layout, std::move(fds), name_);

@@ -24,7 +24,7 @@ static std::string describe(const std::string &call, const std::string &device, 
 
 Error::Error(const std::string &call, const std::string &device, int err, const std::string &hint)
 	: std::runtime_error(describe(call, device, err, hint)), call_(call), device_(device),
-	  errno_(err)
+	  hint_(hint), errno_(err)
 {
 }
 

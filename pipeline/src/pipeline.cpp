@@ -323,7 +323,21 @@ void Pipeline::allocateAndImport(const BufferLayout &layout, unsigned count)
 {
 	buffers_.clear();
 	for (unsigned i = 0; i < count; i++) {
-		buffers_.push_back(allocator_->allocate(layout));
+		try {
+			buffers_.push_back(allocator_->allocate(layout));
+		} catch (const Error &e) {
+			if (e.errnum() != ENOMEM)
+				throw;
+			size_t each = 0;
+			for (size_t s : layout.sizes)
+				each += s;
+			/* Say how much the whole set needs: the limit must hold all of it. */
+			throw Error(e.call(), e.device(), e.errnum(),
+				    e.hint() + (e.hint().empty() ? "" : "; ") + "buffer " +
+					    std::to_string(i + 1) + " of " + std::to_string(count) +
+					    ", " + std::to_string(count) + " x " +
+					    std::to_string(each) + " bytes needed");
+		}
 		buffers_.back()->index = i;
 	}
 	std::vector<const DmaBuffer *> raw;
@@ -462,9 +476,22 @@ void Pipeline::apply(const FrameScheduler::Actions &a)
 	if (a.commit) {
 		try {
 			display_->commit(*displayBuffers()[*a.commit]);
-		} catch (const Error &) {
+			commitNoMemory_ = 0;
+		} catch (const Error &e) {
+			/*
+			 * The kernel could not allocate the commit's state: memory
+			 * pressure that usually passes. Drop this frame and try the
+			 * next; two seconds' worth in a row is not transient.
+			 */
+			bool transient = e.errnum() == ENOMEM &&
+				++commitNoMemory_ < std::max(60.0, 2 * frameRate_);
+			if (transient && commitNoMemory_ == 1)
+				fprintf(stderr, "dmapipe: %s: dropping the frame\n", e.what());
+			if (transient)
+				stats_.errorFrames++;
 			apply(scheduler_.commitFailed());
-			throw;
+			if (!transient)
+				throw;
 		}
 	}
 }

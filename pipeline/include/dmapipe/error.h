@@ -21,10 +21,12 @@ public:
 	const std::string &call() const { return call_; }
 	const std::string &device() const { return device_; }
 	int errnum() const { return errno_; }
+	const std::string &hint() const { return hint_; }
 
 private:
 	std::string call_;
 	std::string device_;
+	std::string hint_;
 	int errno_ = 0;
 };
 

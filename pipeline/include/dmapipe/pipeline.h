@@ -168,6 +168,8 @@ private:
 	UniqueFd stopFd_;
 	uint64_t framesWanted_ = 0;
 	bool stageErrorLogged_ = false;
+	/* Commits refused for lack of kernel memory in a row: transient until the limit. */
+	unsigned commitNoMemory_ = 0;
 };
 
 } /* namespace dmapipe */
