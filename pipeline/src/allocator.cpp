@@ -45,30 +45,14 @@ static std::string mib(uint64_t bytes)
 }
 
 /*
- * Why an allocation of @request bytes got ENOMEM, when a limit says so:
- * capbuf's max_total_size (with its live bytes when debugfs is readable), or
- * a memory cgroup of this process (capbuf charges its pages to it) whose
- * memory.max leaves less than @request.
+ * Why an allocation of @request bytes got ENOMEM, when a limit says so: a
+ * memory cgroup of this process (capbuf charges its pages to it) whose
+ * memory.max leaves less than @request, or capbuf's max_total_size. capbuf's
+ * live bytes are in debugfs (root only); without them the limit is named as
+ * one possible cause.
  */
 static std::string memoryLimitHint(size_t request, bool capbuf)
 {
-	if (capbuf) {
-		auto limit = readNumber("/sys/module/capbuf/parameters/max_total_size");
-		std::optional<uint64_t> live;
-		std::ifstream stats("/sys/kernel/debug/capbuf/stats");
-		for (std::string key; stats >> key;) {
-			uint64_t value;
-			if (!(stats >> value))
-				break;
-			if (key == "live_bytes")
-				live = value;
-		}
-		if (limit && (!live || *live + request > *limit))
-			return "capbuf's max_total_size is " + mib(*limit) +
-				(live ? ", " + mib(*live) + " of it in use" : "") +
-				" (/sys/module/capbuf/parameters/max_total_size): raise it, or use "
-				"fewer or smaller buffers";
-	}
 	std::ifstream cgroups("/proc/self/cgroup");
 	std::string line, path;
 	while (std::getline(cgroups, line))
@@ -86,6 +70,25 @@ static std::string memoryLimitHint(size_t request, bool capbuf)
 		if (path == "/")
 			break;
 	}
+	if (!capbuf)
+		return "";
+	auto limit = readNumber("/sys/module/capbuf/parameters/max_total_size");
+	std::optional<uint64_t> live;
+	std::ifstream stats("/sys/kernel/debug/capbuf/stats");
+	for (std::string key; stats >> key;) {
+		uint64_t value;
+		if (!(stats >> value))
+			break;
+		if (key == "live_bytes")
+			live = value;
+	}
+	const std::string param = " (/sys/module/capbuf/parameters/max_total_size)";
+	if (limit && live && *live + request > *limit)
+		return "capbuf's max_total_size is " + mib(*limit) + ", " + mib(*live) +
+			" of it in use" + param + ": raise it, or use fewer or smaller buffers";
+	if (limit && !live)
+		return "the system is short of memory, or capbuf's max_total_size of " + mib(*limit) +
+			param + " is reached (its use: /sys/kernel/debug/capbuf/stats)";
 	return "";
 }
 

@@ -42,6 +42,8 @@ while kill -0 "$pid" 2>/dev/null; do
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
 	[ -n "$rss" ] || break
 	echo "$t $fds $rss $(live_buffers) $(framebuffers)" >>"$samples"
+	# Streamed as taken too, so a run cut short still leaves its figures.
+	[ -n "${SOAK_STREAM:-}" ] && echo "sample $t $fds $rss $(live_buffers) $(framebuffers)"
 done
 wait "$pid"
 status=$?
