@@ -55,6 +55,7 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 		OPT_FRAMES,
 		OPT_CHECK,
 		OPT_STATS,
+		OPT_FPS,
 		OPT_LIST,
 		OPT_HELP,
 		OPT_VERSION
@@ -70,6 +71,7 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 		{ "frames", required_argument, nullptr, OPT_FRAMES },
 		{ "check", required_argument, nullptr, OPT_CHECK },
 		{ "stats-interval", required_argument, nullptr, OPT_STATS },
+		{ "fps", required_argument, nullptr, OPT_FPS },
 		{ "list", no_argument, nullptr, OPT_LIST },
 		{ "help", no_argument, nullptr, OPT_HELP },
 		{ "version", no_argument, nullptr, OPT_VERSION },
@@ -153,6 +155,15 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 				return bad("--stats-interval wants seconds, 0 to 3600 (got " +
 					   quoted(optarg) + ")");
 			opts.statsInterval = v;
+			break;
+		}
+		case OPT_FPS: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (end == optarg || *end || !(v > 0 && v <= 1000))
+				return bad("--fps wants frames per second, above 0 and up to 1000 (got " +
+					   quoted(optarg) + ")");
+			cfg.fps = v;
 			break;
 		}
 		case OPT_LIST:

@@ -54,6 +54,8 @@ static void usage(FILE *out)
 		"  --buffers N           buffers shared by camera and display (default 6, at least 4)\n"
 		"  --frames N            stop after N displayed frames (default: until Ctrl-C)\n"
 		"  --check MODE          set capbuf's CPU access checker: off, warn or strict\n"
+		"  --fps F               capture rate asked of the camera, which picks the nearest it\n"
+		"                        offers (default: its highest up to 30)\n"
 		"  --stats-interval S    status every S seconds (default 1; 0 = only at exit)\n"
 		"  --list                list cameras, displays, heaps and the path each pairing takes\n"
 		"  --help, --version\n"

@@ -25,6 +25,8 @@ void Stats::displayed(uint64_t latencyNs)
 	displayed_++;
 	maxNs_ = std::max(maxNs_, latencyNs);
 	if (samples_.size() < kMaxSamples) {
+		if (samples_.empty())
+			samples_.reserve(kMaxSamples);
 		samples_.push_back(latencyNs);
 	} else {
 		samples_[next_] = latencyNs;

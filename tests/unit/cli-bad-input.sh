@@ -26,6 +26,9 @@ expect 2 "--frames wants a positive count" --frames 0
 expect 2 "--frames wants a positive count" --frames 12abc
 expect 2 "--check wants off, warn or strict" --check paranoid
 expect 2 "--stats-interval wants seconds" --stats-interval -1
+expect 2 "--fps wants frames per second" --fps 0
+expect 2 "--fps wants frames per second" --fps nan
+expect 2 "--fps wants frames per second" --fps 30x
 expect 2 "--stage: unknown stage" --stage blur
 expect 2 "threads wants 1 to 16" --stage convert:threads=0
 expect 2 "unknown parameter" --stage overlay:size=3

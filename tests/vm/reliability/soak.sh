@@ -5,8 +5,8 @@
 # After the warm-up each must stay flat (RSS: within a small allowance for
 # allocator noise); any growth is a leak that a months-long run would die of.
 # usage: soak.sh DMAPIPE-CAM [FRAMES] [DISPLAY] [FPS]
-# FPS sets vivid's frame interval first (VIDIOC_S_PARM; its webcam input offers
-# up to 60 fps at 320x180), which halves the wall time of the long soak.
+# FPS is the capture rate (dmapipe-cam --fps; vivid's webcam input offers up
+# to 60 fps at 320x180): 60 halves the wall time of the long soak.
 set -u
 cam=$1
 frames=${2:-5000}
@@ -18,16 +18,12 @@ rss_allowance_kib=1024
 dev=$(for d in /sys/class/video4linux/video*; do
 	[ "$(cat "$d/name")" = vivid-000-vid-cap ] && echo "/dev/${d##*/}"; done | head -n 1)
 [ -n "$dev" ] || { echo "FAIL: no vivid capture node"; exit 1; }
-if [ -n "$fps" ]; then
-	v4l2-ctl -d "$dev" --set-fmt-video=width=320,height=180,pixelformat=YUYV --set-parm="$fps" ||
-		{ echo "FAIL: vivid refused $fps fps"; exit 1; }
-fi
 live_buffers() { sed -n 's/^live_buffers //p' /sys/kernel/debug/capbuf/stats; }
 framebuffers() { cat /sys/kernel/debug/dri/*/framebuffer 2>/dev/null | grep -c '^framebuffer'; }
 
 log=/tmp/soak.log
 "$cam" --camera "$dev" --display "$display" --size 320x180 --format YUYV \
-	--alloc capbuf --stage convert,overlay --frames "$frames" --stats-interval 30 \
+	--alloc capbuf --stage convert,overlay --frames "$frames" --stats-interval 30 ${fps:+--fps $fps} \
 	>"$log" 2>&1 &
 pid=$!
 
