@@ -224,22 +224,30 @@ KmsDisplay::KmsDisplay(const std::string &pathOrDriver) : props_(std::make_uniqu
 	if (!pathOrDriver.empty() && pathOrDriver[0] == '/') {
 		open(pathOrDriver, false);
 	} else {
+		/* Nodes that could not be asked (ENOMEM, EACCES): said, not passed over in silence. */
+		std::string unasked;
 		for (const auto &node : cardNodes()) {
 			UniqueFd probe(::open(node.c_str(), O_RDWR | O_CLOEXEC));
-			if (!probe)
+			if (!probe) {
+				unasked += "; " + node + ": " + std::strerror(errno);
 				continue;
-			if (!pathOrDriver.empty() && driverName(probe.get()) != pathOrDriver)
+			}
+			std::string name = driverName(probe.get());
+			if (name.empty())
+				unasked += "; " + node + ": drmGetVersion: " + std::strerror(errno);
+			if (!pathOrDriver.empty() && name != pathOrDriver)
 				continue;
 			probe.reset();
 			if (open(node, true))
 				break;
 		}
 		if (!fd_)
-			throw Error(
-				pathOrDriver.empty()
-					? "no KMS device with a connected display under /dev/dri"
-					: "no KMS device of driver \"" + pathOrDriver +
-						"\" with a connected display (`dmapipe-cam --list` lists them)");
+			throw Error((pathOrDriver.empty()
+					     ? "no KMS device with a connected display under /dev/dri"
+					     : "no KMS device of driver \"" + pathOrDriver +
+						     "\" with a connected display (`dmapipe-cam --list` "
+						     "lists them)") +
+				    unasked);
 	}
 	if (!drmIsMaster(fd_.get()) && drmSetMaster(fd_.get()) < 0)
 		throwErrno("drmSetMaster", path_ + " (" + driver_ + ")",

@@ -476,17 +476,22 @@ void Pipeline::apply(const FrameScheduler::Actions &a)
 	if (a.commit) {
 		try {
 			display_->commit(*displayBuffers()[*a.commit]);
-			commitNoMemory_ = 0;
+			noMemorySinceNs_ = 0;
 		} catch (const Error &e) {
 			/*
 			 * The kernel could not allocate the commit's state: memory
 			 * pressure that usually passes. Drop this frame and try the
-			 * next; two seconds' worth in a row is not transient.
+			 * next; refusals for two seconds on end are not transient.
 			 */
-			bool transient = e.errnum() == ENOMEM &&
-				++commitNoMemory_ < std::max(60.0, 2 * frameRate_);
-			if (transient && commitNoMemory_ == 1)
-				fprintf(stderr, "dmapipe: %s: dropping the frame\n", e.what());
+			uint64_t now = monotonicNs();
+			bool first = e.errnum() == ENOMEM && noMemorySinceNs_ == 0;
+			if (first)
+				noMemorySinceNs_ = now;
+			bool transient =
+				e.errnum() == ENOMEM && now - noMemorySinceNs_ < 2'000'000'000;
+			if (first)
+				fprintf(stderr, "dmapipe: %s: dropping frames until it passes\n",
+					e.what());
 			if (transient)
 				stats_.errorFrames++;
 			apply(scheduler_.commitFailed());

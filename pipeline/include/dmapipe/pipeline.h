@@ -168,8 +168,8 @@ private:
 	UniqueFd stopFd_;
 	uint64_t framesWanted_ = 0;
 	bool stageErrorLogged_ = false;
-	/* Commits refused for lack of kernel memory in a row: transient until the limit. */
-	unsigned commitNoMemory_ = 0;
+	/* Since when commits are refused for lack of kernel memory (0: they are not). */
+	uint64_t noMemorySinceNs_ = 0;
 };
 
 } /* namespace dmapipe */

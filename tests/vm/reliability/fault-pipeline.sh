@@ -1,7 +1,7 @@
 #!/bin/bash
-# Kernel allocations failed at random under dmapipe-cam and a GStreamer
-# pipeline (debug kernel: failslab and fail_page_alloc, filtered to the
-# program under test with make-it-fail).
+# Kernel allocations failed at random under dmapipe-cam (debug kernel:
+# failslab and fail_page_alloc, filtered to the program under test with
+# make-it-fail).
 #
 #   start-up  the program marks itself before main() (make-it-fail.so) and
 #             runs with every kernel allocation it causes failing with
@@ -10,9 +10,11 @@
 #   steady    the program streams; then all its threads are marked for two
 #             seconds (P%) and unmarked: transient memory pressure.
 #
-# The programs run from copies on tmpfs with every library they load: a
-# marked task reading the host's root over 9p could have the 9p client's own
-# allocations failed, which breaks the test bed's root for good.
+# The program runs from a copy on tmpfs with every library it loads: a
+# marked task reading the host's root over 9p can have the 9p client's own
+# allocations failed, which breaks the test bed's root for good. (That, and
+# GLib aborting on a failed allocation by design, is why gst-launch is not
+# run here: docs/reliability.md.)
 #
 # Each run must exit 0 (the failures were absorbed or retried) or exit 1
 # with one clear error line: never a signal, a hang or a kernel report
@@ -53,7 +55,7 @@ inject() { # PERCENT: every sleeping allocation and order-0 page of marked tasks
 }
 
 # stage ELF DIR: copies ELF into DIR and its libraries (ldd) into $tmp/lib.
-mkdir -p "$tmp/bin" "$tmp/lib" "$tmp/gst"
+mkdir -p "$tmp/bin" "$tmp/lib"
 stage() {
 	cp -L "$1" "$2/"
 	ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' |
@@ -71,20 +73,6 @@ run_staged() { # PROGRAM ARGS...: from tmpfs, every library from tmpfs
 }
 cam_args=(--camera "$dev" --display cirrus --size 320x180 --format XR24 --alloc capbuf)
 cam() { run_staged "${cam##*/}" "${cam_args[@]}" "$@"; }
-
-gst=
-if [ -n "${DMAPIPE_GST_PLUGIN_PATH:-}" ]; then
-	gst=1
-	stage "$(command -v gst-launch-1.0)" "$tmp/bin"
-	stage /usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstcoreelements.so "$tmp/gst"
-	stage "$DMAPIPE_GST_PLUGIN_PATH/libgstdmapipe.so" "$tmp/gst"
-	export GST_PLUGIN_SYSTEM_PATH_1_0=$tmp/gst GST_PLUGIN_PATH_1_0= \
-		GST_REGISTRY_1_0=$tmp/registry.bin GST_REGISTRY_FORK=no
-fi
-gst_launch() { # ARGS...: dmapipesrc ! dmapipesink, then ARGS on the source
-	run_staged gst-launch-1.0 -q dmapipesrc device="$dev" alloc=capbuf "$@" \
-		'!' video/x-raw,width=320,height=180,format=BGRx '!' dmapipesink driver-name=cirrus
-}
 
 fail=0
 results=$tmp/results
@@ -136,35 +124,21 @@ judge() {
 	printf '%-24s %4d injected  %-6s %s\n' "$label" "$n" "$outcome" "$msg"
 }
 
-startup() { # KIND PERCENT N
+startup() { # PERCENT N: dmapipe-cam marked from before main()
 	local log=$tmp/run.log status=0 before=$(injected)
-	inject "$2"
+	inject "$1"
 	# Only the program is marked: the loader preloads the shim into it alone.
-	local marked=(timeout 90 env DMAPIPE_MAKE_IT_FAIL=1 "$loader" --preload
-		"$tmp/lib/${shim##*/}" --library-path "$tmp/lib")
-	if [ "$1" = cam ]; then
-		"${marked[@]}" "$tmp/bin/${cam##*/}" "${cam_args[@]}" --frames 30 \
-			>"$log" 2>&1 || status=$?
-	else
-		"${marked[@]}" "$tmp/bin/gst-launch-1.0" -q dmapipesrc device="$dev" alloc=capbuf \
-			num-buffers=30 '!' video/x-raw,width=320,height=180,format=BGRx \
-			'!' dmapipesink driver-name=cirrus >"$log" 2>&1 || status=$?
-	fi
+	timeout 90 env DMAPIPE_MAKE_IT_FAIL=1 "$loader" --preload "$tmp/lib/${shim##*/}" \
+		--library-path "$tmp/lib" "$tmp/bin/${cam##*/}" "${cam_args[@]}" --frames 30 \
+		>"$log" 2>&1 || status=$?
 	inject 0
-	judge "$1 start-up $2% #$3" "$status" "$log" \
-		'^(dmapipe-cam: |ERROR: from element|ERROR: pipeline could not be constructed)'
-	settle "$1 start-up $2% #$3"
+	judge "cam start-up $1% #$2" "$status" "$log" '^dmapipe-cam: '
+	settle "cam start-up $1% #$2"
 }
 
-steady() { # KIND PERCENT N
-	local log=$tmp/run.log status=0 pid prog t before=$(injected) marked= shown
-	if [ "$1" = cam ]; then
-		prog=$tmp/bin/${cam##*/}
-		cam --frames 1000000 --stats-interval 0.5 >"$log" 2>&1 &
-	else
-		prog=$tmp/bin/gst-launch-1.0
-		gst_launch num-buffers=1000000 >"$log" 2>&1 &
-	fi
+steady() { # PERCENT N: dmapipe-cam marked for one second while it streams
+	local log=$tmp/run.log status=0 pid prog=$tmp/bin/${cam##*/} t before=$(injected) marked= shown
+	cam --frames 1000000 --stats-interval 0.5 >"$log" 2>&1 &
 	pid=$!
 	# Streaming: capbuf buffers imported and frames going round.
 	for t in $(seq 600); do
@@ -172,15 +146,15 @@ steady() { # KIND PERCENT N
 		sleep 0.1
 	done
 	sleep 1
-	inject "$2"
+	inject "$1"
 	for c in $(pgrep -f "^$loader .*$prog"); do
 		for t in /proc/$c/task/*; do
-			echo 1 >"$t/make-it-fail" && marked="$marked ${t##*/}"
+			echo 1 >"$t/make-it-fail" && marked="$marked $t"
 		done
 	done
-	[ -n "$marked" ] || echo "FAIL: $1 steady: no task of $prog to mark"
+	[ -n "$marked" ] || echo "FAIL: steady: no task of $prog to mark"
 	sleep 1
-	for t in $marked; do echo 0 >/proc/$t/make-it-fail 2>/dev/null; done
+	for t in $marked; do echo 0 2>/dev/null >"$t/make-it-fail"; done
 	inject 0
 	# Then it must go on showing frames (or have stopped with a clear error).
 	shown=$(grep -o 'displayed [0-9]*' "$log" | tail -n 1)
@@ -188,38 +162,26 @@ steady() { # KIND PERCENT N
 	# SIGINT to the program itself: the background subshell would not pass it on.
 	pkill -INT -f "^$loader .*$prog"
 	wait $pid || status=$?
-	if [ "$status" = 0 ] && [ "$1" = cam ] &&
-		[ "$(grep -o 'displayed [0-9]*' "$log" | tail -n 1)" = "$shown" ]; then
-		echo "FAIL: $1 steady $2%: no frame shown after the failures stopped"
+	if [ "$status" = 0 ] && [ "$(grep -o 'displayed [0-9]*' "$log" | tail -n 1)" = "$shown" ]; then
+		echo "FAIL: steady $1%: no frame shown after the failures stopped"
 		fail=1
 	fi
-	judge "$1 steady $2% #$3" "$status" "$log" '^(dmapipe-cam: |ERROR: from element)'
-	settle "$1 steady $2% #$3"
+	judge "cam steady $1% #$2" "$status" "$log" '^dmapipe-cam: '
+	settle "cam steady $1% #$2"
 }
 
 # One run per phase by default (the CI budget); RUNS > 1 sweeps probabilities.
 if [ "$runs" -gt 1 ]; then
-	cam_startup="1 5 20" cam_steady="5 50" gst_startup="1 5" gst_steady="20 50"
+	cam_startup="1 5 20" cam_steady="5 50"
 else
-	cam_startup=5 cam_steady=50 gst_startup=5 gst_steady=20
+	cam_startup=5 cam_steady=50
 fi
-[ -n "${STEADY_ONLY:-}" ] || for p in $cam_startup; do
-	for n in $(seq "$runs"); do startup cam "$p" "$n"; done
+for p in $cam_startup; do
+	for n in $(seq "$runs"); do startup "$p" "$n"; done
 done
 for p in $cam_steady; do
-	for n in $(seq "$runs"); do steady cam "$p" "$n"; done
+	for n in $(seq "$runs"); do steady "$p" "$n"; done
 done
-if [ -n "$gst" ]; then
-	# The registry, built once before anything is injected.
-	gst_launch num-buffers=1 >/dev/null 2>&1 || { echo "FAIL: gst-launch did not run"; exit 1; }
-	for p in $gst_startup; do
-		for n in $(seq "$runs"); do startup gst "$p" "$n"; done
-	done
-	for p in $gst_steady; do
-		for n in $(seq "$runs"); do steady gst "$p" "$n"; done
-	done
-fi
-
 echo
 echo "outcomes (kind phase probability: runs that ran through / ended with a clear error):"
 awk -F '\t' '{ split($1, k, " "); key = k[1] " " k[2] " " k[3]; n[key]++; o[key, $2]++ }
