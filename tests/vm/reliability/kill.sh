@@ -12,13 +12,15 @@
 #   streaming     VIDIOC_DQBUF, N in 1..60
 #   teardown      VIDIOC_STREAMOFF or DRM_IOCTL_MODE_RMFB
 #   any-time      kill -9 from the shell after 0..3 s (0..8 s on the debug kernel)
+# gst-launch (dmapipesrc alloc=capbuf ! dmapipesink): allocation, streaming
+# and teardown as above.
 # The allocation strategy goes round capbuf, v4l2, dumb by iteration.
 # After each kill: capbuf's live buffers reach 0 and the DRM framebuffers
 # their count from before (a nonblocking commit in flight may hold the last
 # framebuffer for a vblank: polled, the time taken reported), and a new run
 # of 3 frames opens vivid and the display again and shows them.  A point
 # the process never reached (it finished, or ran past the limit) fails: it
-# tested nothing.
+# tested nothing.  The kernel log is run-in-vm's to judge.
 # usage: kill.sh DMAPIPE-CAM KILLPOINT-SO ITERATIONS [DISPLAY] [GST-ITERATIONS]
 # GST-ITERATIONS (default: a third of ITERATIONS, rounded up) for the
 # GStreamer loop, which runs when DMAPIPE_GST_PLUGIN_PATH is set.
@@ -39,14 +41,15 @@ gst_env="$(cd "$(dirname "$0")" && pwd)/../gst-env"
 size=320x180
 # Recovery limit for live buffers and framebuffers; the debug kernel is ~3x slower.
 # "any time" is up to anytime_ms after the start: start-up and streaming.
+# A point not reached within run_limit seconds: the run is killed and fails.
 limit_ms=2000
 anytime_ms=3000
+run_limit=60
 if [ "${DMAPIPE_VM_KERNEL:-}" = debug ]; then
 	limit_ms=6000
 	anytime_ms=8000
+	run_limit=180
 fi
-# A point not reached within this long: the run is killed and fails.
-run_limit=60
 
 dev=$(for d in /sys/class/video4linux/video*; do
 	[ "$(cat "$d/name")" = vivid-000-vid-cap ] && echo "/dev/${d##*/}"; done | head -n 1)
@@ -139,7 +142,7 @@ calibrate() {
 			>"$tmp/verify.log" 2>&1
 	else
 		# shellcheck disable=SC2046
-		GST_DEBUG=dmapipesink:4 "$gst_env" -- env DMAPIPE_KILLPOINT_TRACE="$trace" \
+		"$gst_env" -- env DMAPIPE_KILLPOINT_TRACE="$trace" \
 			LD_PRELOAD="$shim" $(gst_pipeline 3) >"$tmp/verify.log" 2>&1
 	fi
 	st=$?
