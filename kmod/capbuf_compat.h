@@ -47,9 +47,14 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
  */
 #ifdef CONFIG_X86
 #include <asm/set_memory.h>
+/*
+ * x86's _set_pages_array() answers -EINVAL for every failure; on pages we
+ * just allocated the only one is an allocation (memtype, page-table split),
+ * so the caller sees ENOMEM like every other allocation failure.
+ */
 static inline int capbuf_pages_set_wc(struct page **pages, pgoff_t npages)
 {
-	return set_pages_array_wc(pages, npages);
+	return set_pages_array_wc(pages, npages) ? -ENOMEM : 0;
 }
 
 static inline void capbuf_pages_set_wb(struct page **pages, pgoff_t npages)

@@ -342,6 +342,9 @@ static const struct op ops[] = {
 
 /* ---- the walk -------------------------------------------------------- */
 
+/* References leaked by the upstream vb2 bug below: they keep c->buf alive. */
+static int upstream_leaks;
+
 static long live_buffers(void)
 {
 	return capbuf_stat("live_buffers");
@@ -363,6 +366,27 @@ static int attachments(int fd)
 	if (p && (p = strstr(p, "Total ")))
 		sscanf(p, "Total %d devices attached", &n);
 	return n;
+}
+
+/* References to @fd's dma-buf file (bufinfo's count column), fds and mappings included. */
+static long file_refs(int fd)
+{
+	static char text[1 << 16];
+	struct stat st;
+	char key[32], *p;
+	long count = -1;
+
+	REQUIRE(fstat(fd, &st) == 0, "fstat: %s", strerror(errno));
+	REQUIRE(read_file_into("/sys/kernel/debug/dma_buf/bufinfo", text, sizeof(text)),
+		"bufinfo: %s", strerror(errno));
+	snprintf(key, sizeof(key), "\t%08lu\t", (unsigned long)st.st_ino);
+	p = strstr(text, key);
+	/* "size\tflags\tmode\tcount\texp_name\tino": back up to the line's start. */
+	while (p && p > text && p[-1] != '\n')
+		p--;
+	if (p)
+		sscanf(p, "%*s %*s %*s %ld", &count);
+	return count;
 }
 
 /* DRM framebuffers alive on every card. */
@@ -390,6 +414,7 @@ static void walk(struct ctx *c, const struct op *op)
 	printf("\n== %s: %s\n", op->name, op->what);
 	fds = count_fds();
 	int attached = attachments(c->buf), fbs = framebuffers();
+	long refs = file_refs(c->buf);
 	REQUIRE(op->fn(c, op->arg) == 0, "%s fails with nothing injected", op->name);
 	for (n = 1; n < 5000; n++) {
 		int ret, left;
@@ -424,6 +449,21 @@ static void walk(struct ctx *c, const struct op *op)
 		      attachments(c->buf), attached);
 		CHECK(framebuffers() == fbs, "%s: allocation %d failed: %d framebuffers, %d before",
 		      op->name, n, framebuffers(), fbs);
+		for (int i = 0; i < 40 && file_refs(c->buf) != refs; i++)
+			usleep(50000); /* a reference a worker drops goes by delayed_fput */
+		/*
+		 * Upstream, not ours: 6.12's videobuf2-core __prepare_dmabuf()
+		 * keeps the dma_buf_get() reference of a plane whose
+		 * attach_dmabuf fails (err_put_vb2_buf puts only planes already
+		 * stored). Counted and reported, the walk goes on from there.
+		 */
+		if (file_refs(c->buf) == refs + 1 && strstr(site, "vb2_vmalloc_attach_dmabuf")) {
+			printf("  known upstream leak: vb2 kept a dma-buf reference after attach_dmabuf failed\n");
+			upstream_leaks++;
+			refs++;
+		}
+		CHECK(file_refs(c->buf) == refs, "%s: allocation %d failed: %ld references to the dma-buf, %ld before",
+		      op->name, n, file_refs(c->buf), refs);
 		CHECK(op->fn(c, op->arg) == 0, "%s: fails again after allocation %d failed",
 		      op->name, n);
 	}
@@ -511,13 +551,17 @@ int main(int argc, char **argv)
 	teardown(&c);
 	REQUIRE(done, "no such operation");
 	/* A dma-buf whose last reference a kernel worker drops is released by delayed_fput. */
-	for (int i = 0; i < 40 && live_buffers(); i++)
+	for (int i = 0; i < 40 && live_buffers() > (upstream_leaks ? 1 : 0); i++)
 		usleep(50000);
-	if (live_buffers()) {
+	if (live_buffers() > (upstream_leaks ? 1 : 0)) {
 		printf("%s\n", read_file(CAPBUF_DEBUGFS "/buffers") ?: "");
 		printf("%s\n", read_file("/sys/kernel/debug/dma_buf/bufinfo") ?: "");
 	}
-	REQUIRE(live_buffers() == 0, "%ld capbuf buffers live 2 s after the end", live_buffers());
+	REQUIRE(live_buffers() == (upstream_leaks ? 1 : 0), "%ld capbuf buffers live 2 s after the end",
+		live_buffers());
+	if (upstream_leaks)
+		printf("upstream vb2 leaked %d references to one buffer: it stays until reboot\n",
+		       upstream_leaks);
 	if (failures)
 		printf("FAIL: %d checks failed\n", failures);
 	else
