@@ -350,40 +350,44 @@ static long live_buffers(void)
 	return capbuf_stat("live_buffers");
 }
 
-/* Importers attached to @fd's dma-buf, from the core's bufinfo. */
-static int attachments(int fd)
+/*
+ * @fd's entry in the dma-buf core's bufinfo: the start of its line
+ * ("size\tflags\tmode\tcount\texp_name\tino...", then its attachments), or
+ * NULL. The text is reread on every call.
+ */
+static const char *bufinfo_entry(int fd)
 {
 	static char text[1 << 16];
 	struct stat st;
 	char key[32], *p;
-	int n = -1;
 
 	REQUIRE(fstat(fd, &st) == 0, "fstat: %s", strerror(errno));
 	REQUIRE(read_file_into("/sys/kernel/debug/dma_buf/bufinfo", text, sizeof(text)),
 		"bufinfo: %s", strerror(errno));
 	snprintf(key, sizeof(key), "\t%08lu\t", (unsigned long)st.st_ino);
 	p = strstr(text, key);
+	while (p && p > text && p[-1] != '\n')
+		p--;
+	return p;
+}
+
+/* Importers attached to @fd's dma-buf. */
+static int attachments(int fd)
+{
+	const char *p = bufinfo_entry(fd);
+	int n = -1;
+
 	if (p && (p = strstr(p, "Total ")))
 		sscanf(p, "Total %d devices attached", &n);
 	return n;
 }
 
-/* References to @fd's dma-buf file (bufinfo's count column), fds and mappings included. */
+/* References to @fd's dma-buf file (the count column), fds and mappings included. */
 static long file_refs(int fd)
 {
-	static char text[1 << 16];
-	struct stat st;
-	char key[32], *p;
+	const char *p = bufinfo_entry(fd);
 	long count = -1;
 
-	REQUIRE(fstat(fd, &st) == 0, "fstat: %s", strerror(errno));
-	REQUIRE(read_file_into("/sys/kernel/debug/dma_buf/bufinfo", text, sizeof(text)),
-		"bufinfo: %s", strerror(errno));
-	snprintf(key, sizeof(key), "\t%08lu\t", (unsigned long)st.st_ino);
-	p = strstr(text, key);
-	/* "size\tflags\tmode\tcount\texp_name\tino": back up to the line's start. */
-	while (p && p > text && p[-1] != '\n')
-		p--;
 	if (p)
 		sscanf(p, "%*s %*s %*s %ld", &count);
 	return count;
@@ -415,6 +419,8 @@ static void walk(struct ctx *c, const struct op *op)
 	fds = count_fds();
 	int attached = attachments(c->buf), fbs = framebuffers();
 	long refs = file_refs(c->buf);
+	/* A parse that finds nothing would make both checks below pass by -1 == -1. */
+	REQUIRE(attached >= 0 && refs > 0, "the test buffer is not in bufinfo");
 	REQUIRE(op->fn(c, op->arg) == 0, "%s fails with nothing injected", op->name);
 	for (n = 1; n < 5000; n++) {
 		int ret, left;
