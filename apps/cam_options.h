@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <dmapipe/dmapipe.h>
+#include <dmapipe/internal.h>
 
 #include <cstdint>
 #include <string>

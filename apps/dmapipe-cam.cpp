@@ -4,7 +4,7 @@
  * See --help; exit codes: 0 done (frames reached or interrupted),
  * 1 a device or pipeline error, 2 bad usage.
  */
-#include <dmapipe/dmapipe.h>
+#include <dmapipe/internal.h>
 
 #include "cam_options.h"
 
@@ -18,7 +18,7 @@
 
 using namespace dmapipe;
 
-static Pipeline *running;
+static PipelinePrivate *running;
 
 static void onSignal(int)
 {
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	case CamAction::Version:
-		printf("dmapipe-cam %s\n", DMAPIPE_VERSION);
+		printf("dmapipe-cam %s\n", DMAPIPE_VERSION_STRING);
 		return 0;
 	case CamAction::List:
 		return list();
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 					"note: the display takes none of the camera's formats; converting\n");
 			}
 		}
-		Pipeline p(cfg);
+		PipelinePrivate p(cfg);
 		const CaptureFormat &f = p.captureFormat();
 		fprintf(stderr,
 			"camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The smallest useful libdmapipe program: the first camera on the first
- * display, zero-copy, until Ctrl-C (or N frames). Build it outside this tree:
+ * display, zero-copy, until Ctrl-C or SIGTERM (or N frames). Build it outside
+ * this tree:
  *   g++ -std=c++17 minimal.cpp $(pkg-config --cflags --libs dmapipe) -o minimal
  */
 #include <dmapipe/dmapipe.h>
@@ -21,16 +22,22 @@ int main(int argc, char **argv)
 
 	try {
 		dmapipe::Pipeline p(config);
-		printf("%s\n", p.pathDescription().c_str());
+		printf("libdmapipe %s: %s\n", dmapipe::version(), p.pathDescription().c_str());
 
+		/* stop() is async-signal-safe; run() then returns and ~Pipeline restores the display. */
 		pipeline = &p;
-		signal(SIGINT, [](int) { pipeline->stop(); });
-		p.onDisplayed = [](const dmapipe::DmaBuffer &buffer, const dmapipe::FrameInfo &frame) {
+		struct sigaction sa = {};
+		sa.sa_handler = [](int) { pipeline->stop(); };
+		sigaction(SIGINT, &sa, nullptr);
+		sigaction(SIGTERM, &sa, nullptr);
+
+		p.setDisplayedCallback([](const dmapipe::FrameInfo &frame, uint64_t bufferId) {
 			if (frame.sequence % 100 == 0)
 				printf("frame %u shown from dma-buf inode %llu\n", frame.sequence,
-				       (unsigned long long)buffer.id());
-		};
+				       (unsigned long long)bufferId);
+		});
 		p.run();
+		pipeline = nullptr;
 		printf("%s\n", p.stats().summary(dmapipe::monotonicNs()).c_str());
 	} catch (const std::exception &e) {
 		fprintf(stderr, "%s\n", e.what());

@@ -47,6 +47,7 @@ DmaBuffer::DmaBuffer(PixelFormat format, uint32_t width, uint32_t height, std::v
 	for (const auto &p : planes_) {
 		off_t size = lseek(p.fd.get(), 0, SEEK_END);
 		sizes_.push_back(size < 0 ? 0 : size_t(size));
+		inodes_.push_back(dmabufInode(p.fd.get()));
 	}
 }
 

@@ -32,6 +32,8 @@ Error::Error(const std::string &message) : std::runtime_error(message)
 {
 }
 
+Error::~Error() = default;
+
 void throwErrno(const std::string &call, const std::string &device, const std::string &hint)
 {
 	throw Error(call, device, errno, hint);

@@ -87,6 +87,11 @@ uint32_t PixelFormat::planeHeight(unsigned p, uint32_t height) const
 	return p == 0 ? height : (height + vsub - 1) / vsub;
 }
 
+uint32_t PixelFormat::planeWidth(unsigned p, uint32_t width) const
+{
+	return p == 0 ? width : (width + hsub - 1) / hsub;
+}
+
 std::optional<PixelFormat> formatFromDrm(uint32_t drmFourcc)
 {
 	for (const auto &f : pixelFormats())

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "dmapipe/pipeline.h"
 #include "dmapipe/error.h"
+#include "dmapipe/pipeline_private.h"
+#include "log_internal.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +9,9 @@
 #include <cstring>
 #include <drm_fourcc.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 namespace dmapipe {
@@ -54,7 +57,7 @@ static std::string names(const std::vector<uint32_t> &codes)
 	return s;
 }
 
-Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
+PipelinePrivate::PipelinePrivate(const PipelineConfig &config) : framesWanted_(config.frames)
 {
 	if (config.buffers < 4)
 		throw Error(
@@ -63,6 +66,15 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 	stopFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!stopFd_)
 		throwErrno("eventfd", "pipeline");
+	epollFd_.reset(epoll_create1(EPOLL_CLOEXEC));
+	timerFd_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+	if (!epollFd_ || !timerFd_)
+		throwErrno("epoll_create1/timerfd_create", "pipeline");
+	for (int fd : { stopFd_.get(), timerFd_.get() }) {
+		epoll_event ev = { EPOLLIN, { .fd = fd } };
+		if (epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, fd, &ev))
+			throwErrno("epoll_ctl", "pipeline");
+	}
 
 	capture_ = openSource(config.camera);
 	display_ = std::make_unique<KmsDisplay>(config.display);
@@ -191,7 +203,7 @@ Pipeline::Pipeline(const PipelineConfig &config) : framesWanted_(config.frames)
 		display_->framebuffer(*b);
 }
 
-void Pipeline::allocateDisplayPool()
+void PipelinePrivate::allocateDisplayPool()
 {
 	/* One on screen, one flipping, one waiting, one being written. */
 	const unsigned count = 4;
@@ -209,13 +221,14 @@ void Pipeline::allocateDisplayPool()
 	}
 }
 
-Pipeline::~Pipeline()
+PipelinePrivate::~PipelinePrivate()
 {
 	try {
 		if (capture_ && capture_->streaming())
 			capture_->stop();
 	} catch (const Error &) {
 	}
+	scheduler_.drain();
 	mappings_.clear();
 	outBuffers_.clear();
 	display_.reset(); /* restores the previous CRTC state, removes our framebuffers */
@@ -223,7 +236,7 @@ Pipeline::~Pipeline()
 	capture_.reset();
 }
 
-void Pipeline::chooseStrategy(const PipelineConfig &config)
+void PipelinePrivate::chooseStrategy(const PipelineConfig &config)
 {
 	strategy_ = config.alloc;
 	bool camImports = capture_->supportsDmabufImport();
@@ -250,7 +263,7 @@ void Pipeline::chooseStrategy(const PipelineConfig &config)
 	}
 }
 
-void Pipeline::allocate(const PipelineConfig &config)
+void PipelinePrivate::allocate(const PipelineConfig &config)
 {
 	const PixelFormat &pf = format_.format;
 	if (strategy_ == AllocStrategy::V4l2) {
@@ -319,7 +332,7 @@ void Pipeline::allocate(const PipelineConfig &config)
 	}
 }
 
-void Pipeline::allocateAndImport(const BufferLayout &layout, unsigned count)
+void PipelinePrivate::allocateAndImport(const BufferLayout &layout, unsigned count)
 {
 	buffers_.clear();
 	for (unsigned i = 0; i < count; i++) {
@@ -352,8 +365,8 @@ void Pipeline::allocateAndImport(const BufferLayout &layout, unsigned count)
  * exporter with contiguous buffers (CMA); where it is missing or out of
  * memory, the camera's own buffers are contiguous by construction.
  */
-void Pipeline::fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
-				    const Error &refusal)
+void PipelinePrivate::fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
+					   const Error &refusal)
 {
 	std::string why = capture_->driver() + " refused " + allocator_->name() +
 		"'s scattered pages (" + std::strerror(refusal.errnum()) +
@@ -383,7 +396,7 @@ void Pipeline::fallBackToContiguous(const BufferLayout &layout, const PipelineCo
 			    " buffers");
 }
 
-std::string Pipeline::pathDescription() const
+std::string PipelinePrivate::pathDescription() const
 {
 	std::string exporter = buffers_.empty() ? "?" : buffers_[0]->exporter();
 	std::string s = "zero-copy: " + exporter + " \u2192 " + capture_->driver();
@@ -397,7 +410,7 @@ std::string Pipeline::pathDescription() const
 	return s;
 }
 
-void Pipeline::addStage(std::shared_ptr<Stage> stage)
+void PipelinePrivate::addStage(std::shared_ptr<Stage> stage)
 {
 	if (!stage || stage->produces(displayFormat_))
 		throw Error(
@@ -408,7 +421,7 @@ void Pipeline::addStage(std::shared_ptr<Stage> stage)
 	stages_.push_back(std::move(stage));
 }
 
-void Pipeline::stop()
+void PipelinePrivate::stop()
 {
 	uint64_t one = 1;
 	/* write() on an eventfd is async-signal-safe. */
@@ -416,56 +429,104 @@ void Pipeline::stop()
 	(void)r;
 }
 
-const DmaBufMapping &Pipeline::mapping(const DmaBuffer &buffer, Access access)
+const DmaBufMapping &PipelinePrivate::mapping(const DmaBuffer &buffer, unsigned plane, Access access)
 {
-	/* One mapping per buffer and access, made on first use and kept. */
-	auto key = std::make_pair(&buffer, int(access));
+	/*
+	 * One mapping per dma-buf and access, made on first use and kept. Planes
+	 * sharing a dma-buf (NV12 in one buffer) share its mapping; a camera
+	 * that exports one dma-buf per plane (NV12M) gets one mapping each.
+	 */
+	unsigned owner = plane;
+	for (unsigned q = 0; q < plane; q++)
+		if (buffer.planeInode(q) == buffer.planeInode(plane))
+			owner = q;
+	auto key = std::make_tuple(&buffer, owner, int(access));
 	auto it = mappings_.find(key);
 	if (it == mappings_.end())
 		it = mappings_
 			     .emplace(key,
-				      DmaBufMapping(buffer.planes()[0].fd.get(),
-						    buffer.dmabufSize(0), access))
+				      DmaBufMapping(buffer.planes()[owner].fd.get(),
+						    buffer.dmabufSize(owner), access))
 			     .first;
 	return it->second;
 }
 
-static FrameView view(const DmaBuffer &buffer, const FrameInfo &info, const DmaBufMapping &map)
-{
-	FrameView v { buffer, info, {} };
-	for (const auto &pl : buffer.planes())
-		v.planes.push_back(map.data() + pl.offset);
-	return v;
-}
+namespace {
 
-bool Pipeline::runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out, const FrameInfo &info)
+/* The CPU view of a buffer's planes, from their mappings. */
+struct Mapped {
+	uint8_t *data[Frame::kMaxPlanes] = {};
+	uint32_t strides[Frame::kMaxPlanes] = {};
+};
+
+/* DMA_BUF_IOCTL_SYNC brackets on each distinct dma-buf of a buffer. */
+class BufferAccess
 {
+public:
+	BufferAccess(const DmaBuffer &buffer, Access access)
+	{
+		for (unsigned p = 0; p < buffer.planes().size(); p++) {
+			bool seen = false;
+			for (unsigned q = 0; q < p; q++)
+				seen |= buffer.planeInode(q) == buffer.planeInode(p);
+			if (!seen)
+				brackets_.emplace_back(std::make_unique<CpuAccess>(
+					buffer.planes()[p].fd.get(), access));
+		}
+	}
+
+private:
+	std::vector<std::unique_ptr<CpuAccess>> brackets_;
+};
+
+} /* namespace */
+
+bool PipelinePrivate::runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out,
+			       const FrameInfo &info)
+{
+	auto mapAll = [&](const DmaBuffer &b, Access access) {
+		Mapped m;
+		for (unsigned p = 0; p < b.planes().size() && p < Frame::kMaxPlanes; p++) {
+			m.data[p] = mapping(b, p, access).data() + b.planes()[p].offset;
+			m.strides[p] = b.planes()[p].stride;
+		}
+		return m;
+	};
 	try {
-		const DmaBufMapping &inMap = mapping(in, stage.access());
-		FrameView inView = view(in, info, inMap);
-		CpuAccess inBracket(in.planes()[0].fd.get(), stage.access());
-		if (!out) {
-			stage.process(inView);
+		Access access = stage.access();
+		Mapped inMap = mapAll(in, access);
+		BufferAccess inBracket(in, access);
+		if (out) {
+			Mapped outMap = mapAll(*out, Access::Write);
+			BufferAccess outBracket(*out, Access::Write);
+			const Frame inFrame(in.format(), in.width(), in.height(), inMap.data,
+					    inMap.strides, info, in.id());
+			WritableFrame outFrame(out->format(), out->width(), out->height(),
+					       outMap.data, outMap.strides, info, out->id());
+			stage.convert(inFrame, outFrame);
+		} else if (access == Access::Read) {
+			const Frame frame(in.format(), in.width(), in.height(), inMap.data,
+					  inMap.strides, info, in.id());
+			stage.inspect(frame);
 		} else {
-			const DmaBufMapping &outMap = mapping(*out, Access::Write);
-			FrameView outView = view(*out, info, outMap);
-			CpuAccess outBracket(out->planes()[0].fd.get(), Access::Write);
-			stage.convert(inView, outView);
+			WritableFrame frame(in.format(), in.width(), in.height(), inMap.data,
+					    inMap.strides, info, in.id());
+			stage.process(frame);
 		}
 		return true;
 	} catch (const std::exception &e) {
-		stats_.errorFrames++;
+		updateStats([](Stats &s) { s.errorFrames++; });
 		if (!stageErrorLogged_) {
-			fprintf(stderr,
-				"dmapipe: stage %s failed, dropping the frame (reported once): %s\n",
-				stage.name().c_str(), e.what());
+			logMessage(LogLevel::Warning,
+				   "stage " + stage.name() +
+					   " failed, dropping the frame (reported once): " + e.what());
 			stageErrorLogged_ = true;
 		}
 		return false;
 	}
 }
 
-void Pipeline::apply(const FrameScheduler::Actions &a)
+void PipelinePrivate::apply(const FrameScheduler::Actions &a)
 {
 	for (unsigned i : a.requeue) {
 		if (!outBuffers_.empty())
@@ -490,10 +551,11 @@ void Pipeline::apply(const FrameScheduler::Actions &a)
 			bool transient =
 				e.errnum() == ENOMEM && now - noMemorySinceNs_ < 2'000'000'000;
 			if (first)
-				fprintf(stderr, "dmapipe: %s: dropping frames until it passes\n",
-					e.what());
+				logMessage(LogLevel::Warning,
+					   std::string(e.what()) +
+						   ": dropping frames until it passes");
 			if (transient)
-				stats_.errorFrames++;
+				updateStats([](Stats &s) { s.errorFrames++; });
 			apply(scheduler_.commitFailed());
 			if (!transient)
 				throw;
@@ -501,7 +563,7 @@ void Pipeline::apply(const FrameScheduler::Actions &a)
 	}
 }
 
-void Pipeline::onCapture()
+void PipelinePrivate::onCapture()
 {
 	FrameInfo info;
 	bool error = false;
@@ -520,15 +582,15 @@ void Pipeline::onCapture()
 	/* Without stages a frame costs nothing to hold: take one per wake-up, no EAGAIN probe. */
 	bool drain = !stages_.empty();
 	for (bool more = true; more && capture_->dequeue(info, &error); more = drain) {
-		stats_.captured();
+		updateStats([](Stats &s) { s.captured(); });
 		if (error || info.index >= buffers_.size()) {
-			stats_.errorFrames++;
+			updateStats([](Stats &s) { s.errorFrames++; });
 			capture_->queue(info.index);
 			continue;
 		}
 		if (newest) {
 			capture_->queue(newest->index);
-			stats_.lateDrops++;
+			updateStats([](Stats &s) { s.lateDrops++; });
 		}
 		newest = info;
 	}
@@ -562,11 +624,13 @@ void Pipeline::onCapture()
 			apply(scheduler_.captured(shown));
 		}
 	}
-	stats_.captureDrops = capture_->sequenceGaps();
-	stats_.displayDrops = scheduler_.dropped();
+	updateStats([this](Stats &s) {
+		s.captureDrops = capture_->sequenceGaps();
+		s.displayDrops = scheduler_.dropped();
+	});
 }
 
-void Pipeline::onFlip(uint64_t timestampNs)
+void PipelinePrivate::onFlip(uint64_t timestampNs)
 {
 	/* The last wanted frame stays on screen: nothing more is committed after it. */
 	bool more = !framesWanted_ || stats_.displayedFrames() + 1 < framesWanted_;
@@ -578,44 +642,139 @@ void Pipeline::onFlip(uint64_t timestampNs)
 		 * they deliver early (vivid) are clamped to when we got the frame.
 		 */
 		uint64_t captured = std::min(info.timestampNs, info.dequeuedNs);
-		stats_.displayed(timestampNs > captured ? timestampNs - captured : 0);
+		updateStats([&](Stats &s) {
+			s.displayed(timestampNs > captured ? timestampNs - captured : 0);
+		});
 		if (onDisplayed)
 			onDisplayed(*displayBuffers()[*a.displayed], info);
 	}
 	apply(a);
-	stats_.displayDrops = scheduler_.dropped();
+	updateStats([this](Stats &s) { s.displayDrops = scheduler_.dropped(); });
 }
 
-void Pipeline::run()
+bool PipelinePrivate::capturing() const
 {
+	/* vb2 flags POLLERR while nothing is queued: the camera's fd is left out then. */
+	return capture_->queuedCount() > 0;
+}
+
+bool PipelinePrivate::finished() const
+{
+	return framesWanted_ && stats_.displayedFrames() >= framesWanted_;
+}
+
+bool PipelinePrivate::wantFlip() const
+{
+	/*
+	 * A completed flip is worth a wake-up of its own only when a frame
+	 * waits for it, the camera has nothing queued, or it is the last frame
+	 * wanted. Otherwise onCapture() collects it with one read when the next
+	 * frame arrives: one wake-up per frame instead of two, and the event's
+	 * kernel timestamp keeps the latency exact.
+	 */
+	return display_->flipPending() &&
+		(scheduler_.waiting() || !capturing() ||
+		 (framesWanted_ && stats_.displayedFrames() + 1 >= framesWanted_));
+}
+
+void PipelinePrivate::start()
+{
+	if (streaming_)
+		throw Error("start: the pipeline is already streaming");
 	uint64_t drain;
 	while (read(stopFd_.get(), &drain, sizeof(drain)) > 0) {
 	}
-	for (const auto &b : buffers_)
-		capture_->queue(b->index);
-	stats_.start(monotonicNs());
-	capture_->start();
-	uint64_t nextStats = statsIntervalNs ? monotonicNs() + statsIntervalNs : 0;
-
-	unsigned int pollErrors = 0;
 	try {
-		while (!framesWanted_ || stats_.displayedFrames() < framesWanted_) {
-			/* vb2 flags POLLERR while nothing is queued: leave the fd out then. */
-			bool capturing = capture_->queuedCount() > 0;
-			/*
-			 * A completed flip is worth a wake-up of its own only when a
-			 * frame waits for it, the camera has nothing queued, or it is
-			 * the last frame wanted. Otherwise onCapture() collects it
-			 * with one read when the next frame arrives: one poll per
-			 * frame instead of two, and the event's kernel timestamp
-			 * keeps the latency exact.
-			 */
-			bool wantFlip = display_->flipPending() &&
-				(scheduler_.waiting() || !capturing ||
-				 (framesWanted_ && stats_.displayedFrames() + 1 >= framesWanted_));
+		for (const auto &b : buffers_)
+			capture_->queue(b->index);
+		updateStats([](Stats &s) { s.start(monotonicNs()); });
+		capture_->start();
+	} catch (...) {
+		try {
+			capture_->stop();
+		} catch (const Error &) {
+		}
+		throw;
+	}
+	streaming_ = true;
+	pollErrors_ = 0;
+	lastWakeNs_ = monotonicNs();
+	nextStatsNs_ = statsIntervalNs ? lastWakeNs_ + statsIntervalNs : 0;
+	timerArmedNs_ = 0;
+	updateEpoll(false);
+}
+
+bool PipelinePrivate::handle(const Ready &r)
+{
+	bool capturing = this->capturing();
+	if (r.idle && capturing)
+		capture_->checkAlive();
+	/*
+	 * vb2 also answers POLLERR when a signal interrupts its wait for the
+	 * queue lock (SIGINT arriving mid-poll): ask the device, and give up
+	 * only when the error persists.
+	 */
+	if ((r.capture & (POLLERR | POLLHUP | POLLNVAL)) && !(r.capture & POLLIN)) {
+		capture_->checkAlive();
+		if (++pollErrors_ < 10)
+			return true;
+		throw Error(capture_->path() + " (" + capture_->driver() +
+			    "): the device stopped streaming with an error (poll reports POLLERR; "
+			    "a fatal driver error or a vanished device)");
+	}
+	pollErrors_ = 0;
+	if (!capturing && !display_->flipPending())
+		throw Error("every buffer is held and no flip is pending: scheduler stuck");
+	if (r.capture & POLLIN)
+		onCapture();
+	if (r.flip)
+		display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
+	if (nextStatsNs_ && monotonicNs() >= nextStatsNs_) {
+		if (onStats)
+			onStats(stats_);
+		nextStatsNs_ += statsIntervalNs;
+	}
+	return !finished();
+}
+
+void PipelinePrivate::finish(bool graceful)
+{
+	if (!streaming_)
+		return;
+	streaming_ = false;
+	try {
+		/* A flip still in flight lands before we return: the screen shows what was reported. */
+		for (int i = 0; graceful && i < 50 && display_->flipPending(); i++) {
+			pollfd pfd = { display_->fd(), POLLIN, 0 };
+			if (poll(&pfd, 1, 100) > 0)
+				display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
+		}
+		updateStats([](Stats &s) { s.stop(monotonicNs()); });
+		capture_->stop();
+	} catch (...) {
+		try {
+			capture_->stop();
+		} catch (const Error &) {
+		}
+		scheduler_.drain();
+		updateEpoll(false);
+		if (graceful)
+			throw;
+		return;
+	}
+	scheduler_.drain();
+	updateEpoll(false);
+}
+
+void PipelinePrivate::run()
+{
+	start();
+	try {
+		while (!finished()) {
+			bool capturing = this->capturing();
 			pollfd fds[3] = {
 				{ capturing ? capture_->fd() : -1, POLLIN, 0 },
-				{ wantFlip ? display_->fd() : -1, POLLIN, 0 },
+				{ wantFlip() ? display_->fd() : -1, POLLIN, 0 },
 				{ stopFd_.get(), POLLIN, 0 },
 			};
 			/*
@@ -624,15 +783,15 @@ void Pipeline::run()
 			 * silence gets a health check.
 			 */
 			int timeout = 1000;
-			if (nextStats) {
+			if (nextStatsNs_) {
 				uint64_t now = monotonicNs();
 				timeout = std::min<int>(
 					timeout,
-					now >= nextStats ? 0 : int((nextStats - now) / 1000000 + 1));
+					now >= nextStatsNs_
+						? 0
+						: int((nextStatsNs_ - now) / 1000000 + 1));
 			}
 			int n = poll(fds, 3, timeout);
-			if (n == 0 && capturing)
-				capture_->checkAlive();
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -640,52 +799,198 @@ void Pipeline::run()
 			}
 			if (fds[2].revents)
 				break;
-			/*
-			 * vb2 also answers POLLERR when a signal interrupts its wait
-			 * for the queue lock (SIGINT arriving mid-poll): ask the
-			 * device, and give up only when the error persists.
-			 */
-			if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) &&
-			    !(fds[0].revents & POLLIN)) {
-				capture_->checkAlive();
-				if (++pollErrors < 10)
-					continue;
-				throw Error(capture_->path() + " (" + capture_->driver() +
-					    "): the device stopped streaming with an error (poll reports POLLERR; "
-					    "a fatal driver error or a vanished device)");
-			}
-			pollErrors = 0;
-			if (!capturing && !display_->flipPending())
-				throw Error(
-					"every buffer is held and no flip is pending: scheduler stuck");
-			if (fds[0].revents & POLLIN)
-				onCapture();
-			if (fds[1].revents & POLLIN)
-				display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
-			if (nextStats && monotonicNs() >= nextStats) {
-				if (onStats)
-					onStats(stats_);
-				nextStats += statsIntervalNs;
-			}
+			Ready r;
+			r.capture = fds[0].revents;
+			r.flip = fds[1].revents & POLLIN;
+			r.idle = n == 0;
+			if (!handle(r))
+				break;
 		}
 	} catch (...) {
-		stats_.stop(monotonicNs());
-		try {
-			capture_->stop();
-		} catch (const Error &) {
-		}
-		scheduler_.drain();
+		finish(false);
 		throw;
 	}
-	/* A flip still in flight lands before we return: the screen shows what was reported. */
-	for (int i = 0; i < 50 && display_->flipPending(); i++) {
-		pollfd pfd = { display_->fd(), POLLIN, 0 };
-		if (poll(&pfd, 1, 100) > 0)
-			display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
+	finish(true);
+}
+
+bool PipelinePrivate::dispatch()
+{
+	if (!streaming_)
+		return false;
+	epoll_event events[4];
+	int n = epoll_wait(epollFd_.get(), events, 4, 0);
+	if (n < 0 && errno != EINTR)
+		throwErrno("epoll_wait", "pipeline");
+	Ready r;
+	bool timer = false;
+	for (int i = 0; i < n; i++) {
+		int fd = events[i].data.fd;
+		if (fd == stopFd_.get())
+			r.stop = true;
+		else if (fd == timerFd_.get())
+			timer = true;
+		else if (epollCapture_ && fd == capture_->fd())
+			/* EPOLLIN/ERR/HUP have poll()'s values. */
+			r.capture = short(events[i].events & (POLLIN | POLLERR | POLLHUP));
+		else if (epollFlip_ && fd == display_->fd())
+			r.flip = events[i].events & EPOLLIN;
 	}
-	stats_.stop(monotonicNs());
-	capture_->stop();
-	scheduler_.drain();
+	if (r.stop) {
+		finish(true);
+		return false;
+	}
+	uint64_t now = monotonicNs();
+	if (timer) {
+		uint64_t expirations;
+		ssize_t got = read(timerFd_.get(), &expirations, sizeof(expirations));
+		(void)got;
+		timerArmedNs_ = 0;
+	}
+	if (r.capture || r.flip)
+		lastWakeNs_ = now;
+	r.idle = timer && now - lastWakeNs_ >= 1'000'000'000;
+	if (r.idle)
+		lastWakeNs_ = now;
+	bool more;
+	try {
+		more = handle(r);
+	} catch (...) {
+		finish(false);
+		throw;
+	}
+	if (!more) {
+		finish(true);
+		return false;
+	}
+	updateEpoll(true);
+	return true;
+}
+
+void PipelinePrivate::updateEpoll(bool streaming)
+{
+	auto watch = [this](int fd, bool want, bool &watched) {
+		if (want == watched)
+			return;
+		/* Removed rather than masked: epoll reports EPOLLERR even for an empty mask. */
+		epoll_event ev = { EPOLLIN, { .fd = fd } };
+		if (epoll_ctl(epollFd_.get(), want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev))
+			throwErrno("epoll_ctl", "pipeline");
+		watched = want;
+	};
+	watch(capture_->fd(), streaming && capturing(), epollCapture_);
+	watch(display_->fd(), streaming && wantFlip(), epollFlip_);
+
+	/* The timer: the health check a second after the last event, and the stats interval. */
+	uint64_t deadline = 0;
+	if (streaming) {
+		deadline = lastWakeNs_ + 1'000'000'000;
+		if (nextStatsNs_)
+			deadline = std::min(deadline, nextStatsNs_);
+	}
+	/* Re-armed only when it fired, is off, or must fire sooner: no syscall per frame. */
+	if (deadline && timerArmedNs_ && timerArmedNs_ <= deadline)
+		return;
+	if (!deadline && !timerArmedNs_)
+		return;
+	itimerspec its = {};
+	its.it_value.tv_sec = time_t(deadline / 1'000'000'000);
+	its.it_value.tv_nsec = long(deadline % 1'000'000'000);
+	if (timerfd_settime(timerFd_.get(), TFD_TIMER_ABSTIME, &its, nullptr))
+		throwErrno("timerfd_settime", "pipeline");
+	timerArmedNs_ = deadline;
+}
+
+Stats PipelinePrivate::stats() const
+{
+	std::lock_guard<std::mutex> lock(statsLock_);
+	return stats_;
+}
+
+/* The public Pipeline: the ABI boundary, every call forwarded. */
+
+Pipeline::Pipeline(const PipelineConfig &config) : d_(std::make_unique<PipelinePrivate>(config))
+{
+}
+Pipeline::~Pipeline() = default;
+void Pipeline::addStage(std::shared_ptr<Stage> stage)
+{
+	d_->addStage(std::move(stage));
+}
+void Pipeline::run()
+{
+	d_->run();
+}
+void Pipeline::start()
+{
+	d_->start();
+}
+int Pipeline::fd() const
+{
+	return d_->fd();
+}
+bool Pipeline::dispatch()
+{
+	return d_->dispatch();
+}
+bool Pipeline::streaming() const
+{
+	return d_->streaming();
+}
+void Pipeline::stop()
+{
+	d_->stop();
+}
+Stats Pipeline::stats() const
+{
+	return d_->stats();
+}
+std::string Pipeline::pathDescription() const
+{
+	return d_->pathDescription();
+}
+std::string Pipeline::allocReason() const
+{
+	return d_->allocReason();
+}
+AllocStrategy Pipeline::allocStrategy() const
+{
+	return d_->allocStrategy();
+}
+CaptureFormat Pipeline::captureFormat() const
+{
+	return d_->captureFormat();
+}
+PixelFormat Pipeline::displayFormat() const
+{
+	return d_->displayFormat();
+}
+double Pipeline::frameRate() const
+{
+	return d_->frameRate();
+}
+std::string Pipeline::cameraName() const
+{
+	return d_->capture().path() + " (" + d_->capture().driver() + ")";
+}
+std::string Pipeline::displayName() const
+{
+	return d_->display().path() + " (" + d_->display().driver() + ") " +
+		d_->display().connectorName();
+}
+void Pipeline::setDisplayedCallback(std::function<void(const FrameInfo &, uint64_t)> callback)
+{
+	if (!callback) {
+		d_->onDisplayed = nullptr;
+		return;
+	}
+	d_->onDisplayed = [cb = std::move(callback)](const DmaBuffer &b, const FrameInfo &info) {
+		cb(info, b.id());
+	};
+}
+void Pipeline::setStatsCallback(std::function<void(const Stats &)> callback, uint64_t intervalNs)
+{
+	d_->onStats = std::move(callback);
+	d_->statsIntervalNs = d_->onStats ? intervalNs : 0;
 }
 
 } /* namespace dmapipe */

@@ -99,21 +99,19 @@ void ConvertStage::configure(const CaptureFormat &format)
 			  !format.format.yuv, &enc_, &range_);
 }
 
-void ConvertStage::convert(const FrameView &in, FrameView &out)
+void ConvertStage::convert(const Frame &in, WritableFrame &out)
 {
-	const DmaBuffer &src = in.buffer;
-	const DmaBuffer &dst = out.buffer;
-	if (src.width() != dst.width() || src.height() != dst.height())
-		throw Error("convert: " + std::to_string(src.width()) + "x" +
-			    std::to_string(src.height()) + " into " + std::to_string(dst.width()) +
-			    "x" + std::to_string(dst.height()));
+	if (in.width() != out.width() || in.height() != out.height())
+		throw Error("convert: " + std::to_string(in.width()) + "x" +
+			    std::to_string(in.height()) + " into " + std::to_string(out.width()) +
+			    "x" + std::to_string(out.height()));
 	ConstPlane planes[3] = {};
-	unsigned n = unsigned(src.planes().size());
+	unsigned n = in.planeCount();
 	for (unsigned p = 0; p < n && p < 3; p++)
-		planes[p] = { in.planes[p], src.planes()[p].stride };
-	uint32_t fourcc = src.format().drm, w = src.width(), h = src.height();
-	uint8_t *d = out.planes[0];
-	uint32_t ds = dst.planes()[0].stride;
+		planes[p] = { in.data(p), in.stride(p) };
+	uint32_t fourcc = in.format().drm, w = in.width(), h = in.height();
+	uint8_t *d = out.data(0);
+	uint32_t ds = out.stride(0);
 	if (!workers_) {
 		convertToXrgb8888(fourcc, planes, n, d, ds, w, h, enc_, range_, 0, h);
 		return;
@@ -201,17 +199,15 @@ bool OverlayStage::accepts(const PixelFormat &f) const
 	}
 }
 
-void OverlayStage::process(FrameView &frame)
+void OverlayStage::process(WritableFrame &frame)
 {
-	const DmaBuffer &b = frame.buffer;
-	std::string t = text(frame.info);
-	unsigned w = std::min(boxWidth(t, scale_), b.width());
-	unsigned h = std::min(boxHeight(scale_), b.height());
-	uint32_t stride = b.planes()[0].stride;
-	uint32_t fmt = b.format().drm;
+	std::string t = text(frame.info());
+	unsigned w = std::min(boxWidth(t, scale_), frame.width());
+	unsigned h = std::min(boxHeight(scale_), frame.height());
+	uint32_t fmt = frame.format().drm;
 	bool yuyv = fmt == DRM_FORMAT_YUYV, uyvy = fmt == DRM_FORMAT_UYVY;
 	for (unsigned y = 0; y < h; y++) {
-		uint8_t *row = frame.planes[0] + size_t(y) * stride;
+		uint8_t *row = frame.line(0, y);
 		for (unsigned x = 0; x < w; x++) {
 			bool on = lit(t, scale_, x, y);
 			if (yuyv || uyvy) {
@@ -300,17 +296,16 @@ FrameAnalysis AnalysisStage::analyse(const PixelFormat &f, const uint8_t *const 
 	return a;
 }
 
-void AnalysisStage::process(FrameView &frame)
+void AnalysisStage::inspect(const Frame &frame)
 {
-	const DmaBuffer &b = frame.buffer;
 	uint32_t strides[3] = {};
 	const uint8_t *planes[3] = {};
-	for (size_t p = 0; p < b.planes().size() && p < 3; p++) {
-		strides[p] = b.planes()[p].stride;
-		planes[p] = frame.planes[p];
+	for (unsigned p = 0; p < frame.planeCount() && p < 3; p++) {
+		strides[p] = frame.stride(p);
+		planes[p] = frame.data(p);
 	}
-	FrameAnalysis a = analyse(b.format(), planes, strides, b.width(), b.height());
-	a.sequence = frame.info.sequence;
+	FrameAnalysis a = analyse(frame.format(), planes, strides, frame.width(), frame.height());
+	a.sequence = frame.info().sequence;
 	std::lock_guard<std::mutex> l(lock_);
 	last_ = a;
 	frames_++;

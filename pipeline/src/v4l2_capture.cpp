@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dmapipe/v4l2_capture.h"
+#include "dmapipe/config.h"
 #include "dmapipe/error.h"
 
 #include <algorithm>
@@ -504,7 +505,7 @@ void V4l2Capture::stop()
 
 namespace dmapipe {
 
-#ifndef DMAPIPE_HAVE_LIBCAMERA
+#if !DMAPIPE_HAVE_LIBCAMERA
 std::unique_ptr<Source> openSource(const std::string &name)
 {
 	if (name.rfind("libcamera:", 0) == 0)

@@ -652,8 +652,8 @@ static GstFlowReturn gst_dmapipe_convert_transform(GstBaseTransform *trans, GstB
 			outDb = &p->sysOut.describe(outFrame);
 			outPlanes = SysmemFrame::planes(outFrame);
 		}
-		FrameView inView { *inDb, info, inPlanes };
-		FrameView outView { *outDb, info, outPlanes };
+		const Frame inView = stageFrame(*inDb, info, inPlanes);
+		WritableFrame outView = stageFrame(*outDb, info, outPlanes);
 		{
 			std::optional<StageAccess> inBracket, outBracket;
 			if (in)

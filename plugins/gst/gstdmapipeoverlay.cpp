@@ -187,7 +187,7 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 		FrameInfo info = frameInfo(buf, p->frames);
 		const StageBuffer *sb = stageBuffer(buf, p->info, Access::ReadWrite);
 		if (sb) {
-			FrameView view { *sb->buffer, info, sb->planes() };
+			WritableFrame view = stageFrame(*sb->buffer, info, sb->planes());
 			StageAccess bracket(*sb);
 			p->stage->process(view);
 		} else {
@@ -195,7 +195,8 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 						 GstMapFlags(GST_MAP_READWRITE)))
 				throw Error("cannot map the frame for reading and writing");
 			mapped = true;
-			FrameView view { p->sys.describe(frame), info, SysmemFrame::planes(frame) };
+			WritableFrame view =
+				stageFrame(p->sys.describe(frame), info, SysmemFrame::planes(frame));
 			p->stage->process(view);
 		}
 		p->frames++;

@@ -19,7 +19,7 @@
 
 #include <dmapipe/buffer.h>
 #include <dmapipe/cpu_access.h>
-#include <dmapipe/pipeline.h>
+#include <dmapipe/internal.h>
 
 namespace dmapipe::gst {
 
@@ -94,5 +94,19 @@ std::string peerFormats(GstPad *pad);
 
 /* The video/x-raw(memory:DMABuf) and video/x-raw caps of these DRM formats. */
 GstCaps *stageCaps(const std::vector<uint32_t> &drmFormats);
+
+/* The stage's view of a buffer's mapped planes (strides from the buffer). */
+inline WritableFrame stageFrame(const DmaBuffer &buffer, const FrameInfo &info,
+				const std::vector<uint8_t *> &planes)
+{
+	uint32_t strides[Frame::kMaxPlanes] = {};
+	uint8_t *data[Frame::kMaxPlanes] = {};
+	for (size_t p = 0; p < planes.size() && p < Frame::kMaxPlanes; p++) {
+		data[p] = planes[p];
+		strides[p] = buffer.planes()[p].stride;
+	}
+	return WritableFrame(buffer.format(), buffer.width(), buffer.height(), data, strides, info,
+			     buffer.id());
+}
 
 } /* namespace dmapipe::gst */

@@ -1,175 +1,164 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file pipeline.h
+ * @brief Camera to display, zero-copy: the pipeline and its configuration.
+ */
 #pragma once
 
+#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <dmapipe/allocator.h>
-#include <dmapipe/buffer.h>
-#include <dmapipe/cpu_access.h>
-#include <dmapipe/error.h>
-#include <dmapipe/fd.h>
-#include <dmapipe/frame_scheduler.h>
-#include <dmapipe/kms_display.h>
-#include <dmapipe/source.h>
+#include <dmapipe/export.h>
+#include <dmapipe/format.h>
+#include <dmapipe/frame.h>
+#include <dmapipe/stage.h>
 #include <dmapipe/stats.h>
-#include <dmapipe/v4l2_capture.h>
 
 namespace dmapipe {
 
-/* Who exports the buffers both devices share. */
+/** @brief Who exports the buffers camera and display share. */
 enum class AllocStrategy {
-	Auto, /* capbuf if loaded, else display dumb buffers, else the camera's own */
-	Capbuf, /* /dev/dma_heap/capbuf */
-	Heap, /* another dma-heap, PipelineConfig::heap */
-	Udmabuf, /* memfd + /dev/udmabuf */
-	V4l2, /* MMAP + VIDIOC_EXPBUF: the camera exports */
-	Dumb, /* DRM dumb buffers + PRIME: the display exports */
+	Auto, /**< capbuf if loaded, else display dumb buffers, else the camera's own */
+	Capbuf, /**< /dev/dma_heap/capbuf (the capbuf module) */
+	Heap, /**< another dma-heap: PipelineConfig::heap */
+	Udmabuf, /**< memfd + /dev/udmabuf */
+	V4l2, /**< MMAP + VIDIOC_EXPBUF: the camera exports */
+	Dumb, /**< DRM dumb buffers + PRIME: the display exports */
 };
-const char *allocStrategyName(AllocStrategy s);
-std::optional<AllocStrategy> allocStrategyFromString(const std::string &s);
+/** @brief "auto", "capbuf", "heap", "udmabuf", "v4l2" or "dumb". */
+DMAPIPE_EXPORT const char *allocStrategyName(AllocStrategy s);
+/** @brief The strategy of a name allocStrategyName() gives, if any. */
+DMAPIPE_EXPORT std::optional<AllocStrategy> allocStrategyFromString(const std::string &s);
 
-/* A frame as a CPU stage sees it: mapped planes inside one access bracket. */
-struct FrameView {
-	const DmaBuffer &buffer;
-	const FrameInfo &info;
-	std::vector<uint8_t *> planes; /* plane p's first byte */
-};
-
-/*
- * Software processing on frames between capture and display. A stage
- * declares how it touches its buffer; the pipeline maps the buffer with the
- * matching protection (once per buffer, kept) and brackets each call with
- * DMA_BUF_IOCTL_SYNC START/END for that direction, once per stage per frame.
- *
- * In-place stages implement process(). Converting stages (produces() != 0)
- * implement convert(): they read the captured frame (Read bracket) and write
- * a frame of another format into a buffer of the display's pool (Write
- * bracket), so a converted frame is still displayed without a copy.
- */
-class Stage
-{
-public:
-	virtual ~Stage() = default;
-	virtual std::string name() const = 0;
-	/* What the stage does to its (input) buffer. */
-	virtual Access access() const = 0;
-	/* Whether it can work on frames of this format. */
-	virtual bool accepts(const PixelFormat &format) const = 0;
-	/* A converting stage's output format (DRM fourcc) for an input format; 0 = in place. */
-	virtual uint32_t produces(const PixelFormat &) const { return 0; }
-	/* Called once the camera's format is settled (colorimetry for conversions). */
-	virtual void configure(const CaptureFormat &) { }
-	virtual void process(FrameView &) { }
-	virtual void convert(const FrameView &, FrameView &) { }
-};
-
+/** @brief What to connect, and how. Every member has a usable default. */
 struct PipelineConfig {
-	/* V4L2 path or driver/card name, or "libcamera:ID" / "libcamera:N"; "" = first capture device */
+	/** V4L2 path or driver/card name, or "libcamera:ID" / "libcamera:N"; "" = first capture device */
 	std::string camera;
-	std::string display; /* path or driver name; "" = first connected display */
-	uint32_t width = 0, height = 0; /* 0 = the camera's current size */
-	std::string format; /* DRM or V4L2 name; "" = first both take */
-	AllocStrategy alloc = AllocStrategy::Auto;
-	std::string heap = "system"; /* for AllocStrategy::Heap */
-	/* Capture rate; 0 = the highest the camera offers up to 30 fps (a display's pace). */
+	/** DRM path or driver name; "" = first connected display */
+	std::string display;
+	uint32_t width = 0; /**< 0 = the camera's current width */
+	uint32_t height = 0; /**< 0 = the camera's current height */
+	/** DRM or V4L2 name ("XRGB8888", "YUYV"); "" = the first that camera, stages and display take */
+	std::string format;
+	AllocStrategy alloc = AllocStrategy::Auto; /**< who exports the shared buffers */
+	std::string heap = "system"; /**< the dma-heap for AllocStrategy::Heap */
+	/** Capture rate; 0 = the highest the camera offers up to 30 fps (a display's pace) */
 	double fps = 0;
-	unsigned buffers = 6;
-	/* Stages in order; at most one converting stage. More in-place ones: addStage(). */
+	unsigned buffers = 6; /**< camera buffers, at least 4 */
+	/** Stages in order; at most one converting stage. More in-place ones: Pipeline::addStage(). */
 	std::vector<std::shared_ptr<Stage>> stages;
-	uint64_t frames = 0; /* stop after this many displayed frames; 0 = until stop() */
+	uint64_t frames = 0; /**< stop after this many displayed frames; 0 = until stop() */
 };
 
-/*
- * Camera -> stages -> display on one poll loop (V4L2 fd, DRM fd, an eventfd
- * to stop). Capture never waits for the display: when a flip is pending,
- * only the newest frame is kept and older ones go back (counted as drops).
+class PipelinePrivate;
+
+/**
+ * @brief Camera -> stages -> display, the buffers shared, no frame copied.
+ *
+ * The constructor opens both devices, settles format and size, allocates and
+ * imports the buffers, and throws Error on any refusal; nothing is left open
+ * when it throws. Streaming starts with run() or start().
+ *
+ * **Threads.** A Pipeline is driven by one thread at a time: the one calling
+ * run(), or the one calling start() and dispatch() from its own
+ * event loop. Stages, callbacks and the display's flip handling all run on
+ * that thread, in turn: a stage that takes 30 ms delays the next flip by
+ * up to 30 ms. stop() and stats() are safe from any thread (stop() also from
+ * a signal handler). The destructor restores the display's previous mode
+ * and releases every buffer, fd and mapping.
+ *
+ * **Frames.** Capture never waits for the display: while a flip is pending
+ * only the newest frame is kept and older ones go back to the camera
+ * (counted in Stats::displayDrops and Stats::lateDrops).
  */
-class Pipeline
+class DMAPIPE_EXPORT Pipeline
 {
 public:
+	/** @brief Opens, negotiates and allocates; throws Error. */
 	explicit Pipeline(const PipelineConfig &config);
+	/** @brief Stops streaming if needed, restores the display, releases everything. */
 	~Pipeline();
 	Pipeline(const Pipeline &) = delete;
 	Pipeline &operator=(const Pipeline &) = delete;
 
-	/* Appends an in-place stage working on the displayed format. */
+	/** @brief Appends an in-place stage working on the displayed format; before start only. */
 	void addStage(std::shared_ptr<Stage> stage);
 
-	/* Streams until config.frames are displayed or stop(); throws on device errors. */
+	/**
+	 * @brief Streams until PipelineConfig::frames are displayed or stop().
+	 *
+	 * Equivalent to start(), then dispatch() whenever fd() is readable until
+	 * it returns false. Throws Error on device errors (streaming is stopped
+	 * first).
+	 */
 	void run();
-	/* From any thread or a signal handler. */
+
+	/**
+	 * @brief Starts streaming without blocking, for a caller's own event loop.
+	 *
+	 * Then watch fd() for readability (POLLIN) and call dispatch() when it
+	 * is readable; the fd also wakes for the pipeline's timers (the stats
+	 * interval, the device health check).
+	 */
+	void start();
+	/**
+	 * @brief A pollable fd: readable when dispatch() has work. Valid from
+	 * construction to destruction; owned by the pipeline.
+	 */
+	int fd() const;
+	/**
+	 * @brief Runs what is ready (frames, flips, timers) without blocking.
+	 * @return false once the pipeline has finished (the frames wanted were
+	 * displayed, or stop() was called) and streaming is stopped; true while
+	 * it streams.
+	 *
+	 * Throws Error on device errors, after stopping the stream.
+	 */
+	bool dispatch();
+	/** @brief Whether it streams (between start() and the end of streaming). */
+	bool streaming() const;
+
+	/** @brief Ends streaming at the next dispatch; from any thread or a signal handler. */
 	void stop();
 
-	const Stats &stats() const { return stats_; }
-	/* "zero-copy: capbuf -> vivid -> cirrus" */
+	/** @brief The counters, a consistent copy; from any thread. */
+	Stats stats() const;
+	/** @brief The path frames take: "zero-copy: capbuf → vivid → convert (read) → cirrus". */
 	std::string pathDescription() const;
-	/* Why this allocation strategy. */
-	const std::string &allocReason() const { return allocReason_; }
-	AllocStrategy allocStrategy() const { return strategy_; }
-	const CaptureFormat &captureFormat() const { return format_; }
-	/* Frames per second the camera was set to, 0 if it has no rate control. */
-	double frameRate() const { return frameRate_; }
-	const DisplayLayout &layout() const { return display_->layout(); }
+	/** @brief Why this allocation strategy was chosen. */
+	std::string allocReason() const;
+	/** @brief The allocation strategy in use (never Auto). */
+	AllocStrategy allocStrategy() const;
+	/** @brief The format the camera delivers. */
+	CaptureFormat captureFormat() const;
+	/** @brief The format the display scans out. */
+	PixelFormat displayFormat() const;
+	/** @brief Frames per second the camera was set to, 0 if it has no rate control. */
+	double frameRate() const;
+	/** @brief "/dev/video0 (vivid)" */
+	std::string cameraName() const;
+	/** @brief "/dev/dri/card0 (cirrus) Virtual-1" */
+	std::string displayName() const;
 
-	Source &capture() { return *capture_; }
-	KmsDisplay &display() { return *display_; }
-	/* The camera's buffers. */
-	const std::vector<std::unique_ptr<DmaBuffer>> &buffers() const { return buffers_; }
-	/* The buffers the display scans out: the camera's, or the conversion's pool. */
-	const std::vector<std::unique_ptr<DmaBuffer>> &displayBuffers() const
-	{
-		return outBuffers_.empty() ? buffers_ : outBuffers_;
-	}
-	/* Format the display shows. */
-	const PixelFormat &displayFormat() const { return displayFormat_; }
-
-	/* Called on the loop for each frame that reached the screen. */
-	std::function<void(const DmaBuffer &, const FrameInfo &)> onDisplayed;
-	/* Called on the loop every statsInterval ns while running (0 = never). */
-	std::function<void(const Stats &)> onStats;
-	uint64_t statsIntervalNs = 0;
+	/**
+	 * @brief Called on the pipeline's thread for each frame that reached the
+	 * screen, with the dma-buf's inode (Frame::bufferId()). Set before start.
+	 */
+	void
+	setDisplayedCallback(std::function<void(const FrameInfo &info, uint64_t bufferId)> callback);
+	/**
+	 * @brief Called on the pipeline's thread every @p intervalNs while it
+	 * streams, with the counters. Set before start; 0 disables it.
+	 */
+	void setStatsCallback(std::function<void(const Stats &stats)> callback, uint64_t intervalNs);
 
 private:
-	void chooseStrategy(const PipelineConfig &config);
-	void allocate(const PipelineConfig &config);
-	void allocateAndImport(const BufferLayout &layout, unsigned count);
-	void fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
-				  const Error &refusal);
-	void onCapture();
-	void onFlip(uint64_t timestampNs);
-	void apply(const FrameScheduler::Actions &actions);
-	bool runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out, const FrameInfo &info);
-	const DmaBufMapping &mapping(const DmaBuffer &buffer, Access access);
-	void allocateDisplayPool();
-
-	std::unique_ptr<Source> capture_;
-	std::unique_ptr<KmsDisplay> display_;
-	std::unique_ptr<Allocator> allocator_;
-	std::vector<std::unique_ptr<DmaBuffer>> buffers_;
-	std::vector<FrameInfo> frames_;
-	std::vector<std::shared_ptr<Stage>> stages_;
-	int converter_ = -1; /* index in stages_ */
-	std::unique_ptr<Allocator> outAllocator_;
-	std::vector<std::unique_ptr<DmaBuffer>> outBuffers_;
-	std::vector<unsigned> outFree_;
-	PixelFormat displayFormat_ {};
-	std::map<std::pair<const DmaBuffer *, int>, DmaBufMapping> mappings_;
-	FrameScheduler scheduler_;
-	Stats stats_;
-	CaptureFormat format_;
-	double frameRate_ = 0;
-	AllocStrategy strategy_ = AllocStrategy::Auto;
-	std::string allocReason_;
-	UniqueFd stopFd_;
-	uint64_t framesWanted_ = 0;
-	bool stageErrorLogged_ = false;
-	/* Since when commits are refused for lack of kernel memory (0: they are not). */
-	uint64_t noMemorySinceNs_ = 0;
+	friend PipelinePrivate &internals(Pipeline &pipeline);
+	std::unique_ptr<PipelinePrivate> d_;
 };
 
 } /* namespace dmapipe */

@@ -1,39 +1,63 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file stats.h
+ * @brief Frame counts and latency of a pipeline.
+ */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <dmapipe/export.h>
+
 namespace dmapipe {
 
-/* Frame counts and capture -> scanout latency of a running pipeline. */
-class Stats
+/**
+ * @brief Frame counts and capture-to-scanout latency of a running pipeline.
+ *
+ * Pipeline::stats() returns a copy, consistent at one instant, safe to take
+ * from any thread. The mutators are the pipeline's.
+ */
+class DMAPIPE_EXPORT Stats
 {
 public:
+	/** @brief Starts the clock (the pipeline's). */
 	void start(uint64_t nowNs);
+	/** @brief Counts a captured frame (the pipeline's). */
 	void captured() { captured_++; }
+	/** @brief Counts a displayed frame and its latency (the pipeline's). */
 	void displayed(uint64_t latencyNs);
+	/** @brief Stops the clock (the pipeline's). */
 	void stop(uint64_t nowNs) { stopNs_ = nowNs; }
 
+	/** @brief Frames the camera delivered. */
 	uint64_t capturedFrames() const { return captured_; }
+	/** @brief Frames that reached the screen (their flip completed). */
 	uint64_t displayedFrames() const { return displayed_; }
-	/* Frames captured but replaced before the display could take them. */
+	/** @brief Frames captured but replaced before the display could take them. */
 	uint64_t displayDrops = 0;
-	/* Frames superseded by a newer one before the stages got to them. */
+	/** @brief Frames superseded by a newer one before the stages got to them. */
 	uint64_t lateDrops = 0;
-	/* Frames the camera skipped (sequence gaps). */
+	/** @brief Frames the camera skipped (sequence gaps). */
 	uint64_t captureDrops = 0;
-	/* Frames the device flagged as bad or a stage failed on. */
+	/** @brief Frames the device flagged as bad, a stage failed on, or a commit refused. */
 	uint64_t errorFrames = 0;
 
+	/** @brief Displayed frames per second since start (until stop, if stopped). */
 	double fps(uint64_t nowNs) const;
-	/* Latency percentile in milliseconds over the kept samples (0 when none). */
+	/** @brief Latency percentile in milliseconds over the latest 4096 frames (0 when none). */
 	double latencyMs(double percentile) const;
+	/** @brief The highest latency seen, in milliseconds. */
 	double latencyMaxMs() const { return maxNs_ / 1e6; }
 
+	/** @brief All drops: display + late + capture. */
 	uint64_t drops() const { return displayDrops + lateDrops + captureDrops; }
-	/* "displayed: 300 dropped: 2 (display 2, late 0, capture 0) fps: 29.9 latency p50 21.0 ms p99 34.1 ms max 40.2 ms" */
+	/**
+	 * @brief One line: "displayed: 300 dropped: 2 (display 2, late 0, capture 0)
+	 * fps: 29.9 latency p50 21.0 ms p99 34.1 ms max 40.2 ms".
+	 */
 	std::string summary(uint64_t nowNs) const;
 
 private:
@@ -50,6 +74,7 @@ private:
 	size_t next_ = 0;
 };
 
-uint64_t monotonicNs();
+/** @brief CLOCK_MONOTONIC in nanoseconds: the clock of every timestamp here. */
+DMAPIPE_EXPORT uint64_t monotonicNs();
 
 } /* namespace dmapipe */

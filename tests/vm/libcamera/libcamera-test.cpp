@@ -18,7 +18,7 @@
  *       displayed frame pixel for pixel, fds/capbuf buffers/DRM framebuffers
  *       return to where they were.
  */
-#include <dmapipe/dmapipe.h>
+#include <dmapipe/internal.h>
 #include <dmapipe/libcamera_source.h>
 
 #include <cstdio>
@@ -443,7 +443,7 @@ static int pipelineMode(int argc, char **argv)
 	long live0 = capbufLive();
 	int fbs0 = drmFramebuffers();
 	try {
-		Pipeline p(cfg);
+		PipelinePrivate p(cfg);
 		const CaptureFormat &f = p.captureFormat();
 		printf("path: %s\nalloc: %s (%s)\nformat: %s %ux%u stride %u frame %u bytes\nlayout: %s\n",
 		       p.pathDescription().c_str(), allocStrategyName(p.allocStrategy()),

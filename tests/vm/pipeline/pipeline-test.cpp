@@ -12,7 +12,7 @@
  * expect=EXPORTER: the buffers must come from that exporter, and when it is
  * not the one asked for, the allocation reason must say why.
  */
-#include <dmapipe/dmapipe.h>
+#include <dmapipe/internal.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 	int fbs0 = drmFramebuffers();
 
 	try {
-		Pipeline p(cfg);
+		PipelinePrivate p(cfg);
 		printf("path: %s\nalloc: %s (%s)\nlayout: %s\n", p.pathDescription().c_str(),
 		       allocStrategyName(p.allocStrategy()), p.allocReason().c_str(),
 		       p.layout().describe(cfg.width, cfg.height).c_str());

@@ -9,7 +9,7 @@
  *
  * usage: stages-test DISPLAY FRAMES [screendump]
  */
-#include <dmapipe/dmapipe.h>
+#include <dmapipe/internal.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	bool screendump = argc > 3 && strcmp(argv[3], "screendump") == 0;
 
 	try {
-		Pipeline p(cfg);
+		PipelinePrivate p(cfg);
 		printf("path: %s\nlayout: %s\n", p.pathDescription().c_str(),
 		       p.layout().describe(p.captureFormat().width, p.captureFormat().height).c_str());
 		CHECK(p.displayFormat().drm == DRM_FORMAT_XRGB8888, "display format %s",

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include <dmapipe/convert.h>
-#include <dmapipe/pipeline.h>
+#include <dmapipe/stage.h>
 
 namespace dmapipe {
 
@@ -30,7 +30,7 @@ public:
 	bool accepts(const PixelFormat &f) const override;
 	uint32_t produces(const PixelFormat &f) const override;
 	void configure(const CaptureFormat &format) override;
-	void convert(const FrameView &in, FrameView &out) override;
+	void convert(const Frame &in, WritableFrame &out) override;
 
 	YuvEncoding encoding() const { return enc_; }
 	YuvRange range() const { return range_; }
@@ -55,7 +55,7 @@ public:
 	std::string name() const override { return "overlay"; }
 	Access access() const override { return Access::ReadWrite; }
 	bool accepts(const PixelFormat &f) const override;
-	void process(FrameView &frame) override;
+	void process(WritableFrame &frame) override;
 
 	/* The text for a frame: "#000123 12.345678" */
 	static std::string text(const FrameInfo &info);
@@ -83,7 +83,7 @@ public:
 	std::string name() const override { return "analysis"; }
 	Access access() const override { return Access::Read; }
 	bool accepts(const PixelFormat &f) const override;
-	void process(FrameView &frame) override;
+	void inspect(const Frame &frame) override;
 
 	/* The latest result (thread-safe copy). */
 	FrameAnalysis last() const;
@@ -96,10 +96,5 @@ private:
 	FrameAnalysis last_;
 	std::atomic<uint64_t> frames_ { 0 };
 };
-
-/* "convert", "convert:threads=2", "overlay", "overlay:scale=2", "analysis"; throws on bad names or parameters. */
-std::shared_ptr<Stage> makeStage(const std::string &spec);
-/* Comma-separated list of specs. */
-std::vector<std::shared_ptr<Stage>> makeStages(const std::string &specs);
 
 } /* namespace dmapipe */

@@ -8,6 +8,7 @@
 
 #include <dmapipe/fd.h>
 #include <dmapipe/format.h>
+#include <dmapipe/frame.h>
 
 namespace dmapipe {
 
@@ -44,6 +45,8 @@ public:
 	const std::string &exporter() const { return exporter_; }
 	/* Total bytes of the dma-buf behind plane p (read once, at construction). */
 	size_t dmabufSize(unsigned p) const { return sizes_.at(p); }
+	/* Inode of plane p's dma-buf: planes with the same one share a dma-buf. */
+	uint64_t planeInode(unsigned p) const { return inodes_.at(p); }
 
 	/* Index in its pool, set by whoever hands buffers out. */
 	unsigned index = 0;
@@ -56,6 +59,7 @@ private:
 	std::string exporter_;
 	uint64_t id_ = 0;
 	std::vector<size_t> sizes_;
+	std::vector<uint64_t> inodes_;
 };
 
 /* Inode of a dma-buf fd, 0 when it is not one. */
@@ -64,14 +68,5 @@ uint64_t dmabufInode(int fd);
 std::string dmabufExporter(int fd);
 /* True when fd is a dma-buf (it has an exp_name in fdinfo). */
 bool isDmabuf(int fd);
-
-/* Metadata of one captured frame. */
-struct FrameInfo {
-	unsigned index = 0; /* buffer index in the pool */
-	uint32_t sequence = 0; /* V4L2 sequence */
-	uint64_t timestampNs = 0; /* CLOCK_MONOTONIC, from V4L2 */
-	uint64_t dequeuedNs = 0; /* CLOCK_MONOTONIC, when the pipeline got it */
-	uint32_t bytesused = 0;
-};
 
 } /* namespace dmapipe */

@@ -4,11 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <dmapipe/frame.h>
+
 namespace dmapipe {
 
-/* How a CPU stage touches a buffer. */
-enum class Access { Read, Write, ReadWrite };
-const char *accessName(Access access);
 /* DMA_BUF_SYNC_READ / _WRITE / _RW for an access. */
 uint64_t syncDirection(Access access);
 

@@ -16,17 +16,6 @@ struct v4l2_plane;
 
 namespace dmapipe {
 
-/* What S_FMT settled on. */
-struct CaptureFormat {
-	PixelFormat format {};
-	uint32_t v4l2Fourcc = 0;
-	uint32_t width = 0, height = 0;
-	std::vector<uint32_t> strides; /* bytesperline per V4L2 plane */
-	std::vector<uint32_t> sizes; /* sizeimage per V4L2 plane */
-	bool multiplanar = false;
-	uint32_t colorspace = 0, ycbcrEnc = 0, quantization = 0;
-};
-
 /*
  * A V4L2 video capture device, single- or multi-planar API, streaming into
  * dma-bufs: imported (V4L2_MEMORY_DMABUF) or its own (MMAP + VIDIOC_EXPBUF).
