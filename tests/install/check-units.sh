@@ -8,7 +8,8 @@
 #   - `systemd-analyze security --offline` rates the camera unit at most
 #     MAX_EXPOSURE (tenths: 5 = 0.5), so that loosening it shows,
 #   - systemd-sysusers makes the dmapipe user, in groups video and render,
-#   - the udev rules tag what the unit binds to and open capbuf's heaps to video.
+#   - udevadm parses the udev rules, which tag what the unit binds to and open
+#     capbuf's heaps to group video.
 #
 # usage: check-units.sh BUILD_DIR BINDIR UNIT_DIR SYSUSERS_DIR UDEV_DIR MAX_EXPOSURE
 set -uo pipefail
@@ -92,7 +93,24 @@ if command -v systemd-sysusers >/dev/null; then
 	fi
 fi
 
-# udev: what the units rely on.
+# udev: the rules parse (udevadm test reads them in a private mount namespace
+# where they are /etc/udev/rules.d; it needs root, else this part is skipped)
+# and hold what the units rely on.
+mkdir -p "$tmp/rules.d"
+cp "$rules" "$tmp/rules.d/"
+if unshare -m true 2>/dev/null && [ -d /etc/udev/rules.d ] && [ -e /sys/class/mem/null ]; then
+	out=$(unshare -m sh -c 'mount --bind "$1" /etc/udev/rules.d && exec udevadm test /sys/class/mem/null' \
+		sh "$tmp/rules.d" 2>&1)
+	if ! grep -q 'Reading rules file: /etc/udev/rules.d/70-dmapipe.rules' <<<"$out"; then
+		fail "udevadm test did not read 70-dmapipe.rules: $(tail -n 3 <<<"$out")"
+	elif errors=$(grep '/etc/udev/rules.d/70-dmapipe.rules:[0-9]' <<<"$out"); then
+		fail "70-dmapipe.rules: ${errors//\/etc\/udev\/rules.d\//}"
+	else
+		pass "udevadm test parses 70-dmapipe.rules with no complaint"
+	fi
+else
+	echo "note: not root or no mount namespace: 70-dmapipe.rules not parsed by udevadm"
+fi
 grep -Eq '^SUBSYSTEM=="video4linux",.*TAG\+="systemd"' "$rules" ||
 	fail "70-dmapipe.rules does not tag video4linux devices for systemd (BindsTo=dev-%i.device)"
 grep -Eq '^SUBSYSTEM=="misc", KERNEL=="capbuf\*",.*GROUP="video", MODE="0660"' "$rules" ||
