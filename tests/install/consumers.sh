@@ -93,7 +93,8 @@ mkdir -p "$tmp/plain"
 for ex in "${examples[@]}"; do
 	name=$(basename "$ex" .cpp)
 	# shellcheck disable=SC2046
-	if g++ -std=c++17 -Wall "$ex" $(pkg-config --cflags --libs dmapipe) -o "$tmp/plain/$name" \
+	# glib-2.0 for the GLib main-loop example; the others ignore it.
+	if g++ -std=c++17 -Wall "$ex" $(pkg-config --cflags --libs dmapipe glib-2.0) -o "$tmp/plain/$name" \
 		2>"$tmp/plain/$name.log"; then
 		smoke "$tmp/plain/$name" "$dest$libdir" "g++ $name" "$dest$libdir"
 	else
