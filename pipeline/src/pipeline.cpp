@@ -701,7 +701,7 @@ void PipelinePrivate::start()
 	lastWakeNs_ = monotonicNs();
 	nextStatsNs_ = statsIntervalNs ? lastWakeNs_ + statsIntervalNs : 0;
 	timerArmedNs_ = 0;
-	updateEpoll(false);
+	updateEpoll();
 }
 
 bool PipelinePrivate::handle(const Ready &r)
@@ -757,13 +757,13 @@ void PipelinePrivate::finish(bool graceful)
 		} catch (const Error &) {
 		}
 		scheduler_.drain();
-		updateEpoll(false);
+		updateEpoll();
 		if (graceful)
 			throw;
 		return;
 	}
 	scheduler_.drain();
-	updateEpoll(false);
+	updateEpoll();
 }
 
 void PipelinePrivate::run()
@@ -862,12 +862,13 @@ bool PipelinePrivate::dispatch()
 		finish(true);
 		return false;
 	}
-	updateEpoll(true);
+	updateEpoll();
 	return true;
 }
 
-void PipelinePrivate::updateEpoll(bool streaming)
+void PipelinePrivate::updateEpoll()
 {
+	bool streaming = streaming_;
 	auto watch = [this](int fd, bool want, bool &watched) {
 		if (want == watched)
 			return;

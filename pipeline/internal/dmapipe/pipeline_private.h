@@ -96,7 +96,7 @@ private:
 	/* Stops streaming; after the last flip landed when @p graceful. */
 	void finish(bool graceful);
 	/* For fd() users: the epoll set follows the poll set of run(). */
-	void updateEpoll(bool streaming);
+	void updateEpoll();
 	template<typename F>
 	void updateStats(F &&f)
 	{
