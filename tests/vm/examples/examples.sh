@@ -14,11 +14,15 @@ tmp=$(mktemp -d)
 fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
 
-# The primary plane's framebuffer, from the atomic state in debugfs.
-scanout() { awk '/^plane\[/ { p = 1 } p && /fb=/ { print $1; exit }' /sys/kernel/debug/dri/0/state; }
+# The primary plane's framebuffer, from the display's atomic state in debugfs
+# (vgem may be dri/0: the card is found by its name).
+state=$(grep -l '^cirrus ' /sys/kernel/debug/dri/*/name | sed 's/name$/state/')
+[ -f "$state" ] || { echo "FAIL: no atomic state of cirrus in debugfs"; exit 1; }
+scanout() { awk '/^plane\[/ { p = 1 } p && /fb=/ { print $1; exit }' "$state"; }
 live() { sed -n 's/^live_buffers //p' /sys/kernel/debug/capbuf/stats 2>/dev/null; }
 console=$(scanout)
 echo "console framebuffer: $console"
+case $console in fb=[1-9]*) ;; *) echo "FAIL: no framebuffer on the primary plane before the runs"; exit 1 ;; esac
 
 after() { # NAME: the display restored, nothing left
 	now=$(scanout)
