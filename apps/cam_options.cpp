@@ -56,6 +56,7 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 		OPT_CHECK,
 		OPT_STATS,
 		OPT_FPS,
+		OPT_STAGE_THREAD,
 		OPT_LIST,
 		OPT_HELP,
 		OPT_VERSION
@@ -72,6 +73,7 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 		{ "check", required_argument, nullptr, OPT_CHECK },
 		{ "stats-interval", required_argument, nullptr, OPT_STATS },
 		{ "fps", required_argument, nullptr, OPT_FPS },
+		{ "stage-thread", no_argument, nullptr, OPT_STAGE_THREAD },
 		{ "list", no_argument, nullptr, OPT_LIST },
 		{ "help", no_argument, nullptr, OPT_HELP },
 		{ "version", no_argument, nullptr, OPT_VERSION },
@@ -92,6 +94,9 @@ CamAction parseCamOptions(int argc, char **argv, CamOptions &opts, std::string &
 		switch (c) {
 		case OPT_CAMERA:
 			cfg.camera = optarg;
+			break;
+		case OPT_STAGE_THREAD:
+			cfg.stageThread = true;
 			break;
 		case OPT_DISPLAY:
 			cfg.display = optarg;

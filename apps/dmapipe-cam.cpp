@@ -56,6 +56,8 @@ static void usage(FILE *out)
 		"  --check MODE          set capbuf's CPU access checker: off, warn or strict\n"
 		"  --fps F               capture rate asked of the camera, which picks the nearest it\n"
 		"                        offers (default: its highest up to 30)\n"
+		"  --stage-thread        run the stages on a thread of their own, so a slow stage never\n"
+		"                        delays flip handling\n"
 		"  --stats-interval S    status every S seconds (default 1; 0 = only at exit)\n"
 		"  --list                list cameras, displays, heaps and the path each pairing takes\n"
 		"  --help, --version\n"

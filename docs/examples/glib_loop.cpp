@@ -3,7 +3,9 @@
  * libdmapipe inside a GLib main loop, as a product with its own loop (GTK,
  * GStreamer, D-Bus services) integrates it: the pipeline's fd() is a GLib
  * source, dispatch() runs when it is readable, and the loop keeps serving
- * its other sources (here a one-second status timer and the signals).
+ * its other sources (here a one-second status timer and the signals). The
+ * stage runs on the pipeline's worker thread (PipelineConfig::stageThread),
+ * so neither it nor the loop's other sources delay each other.
  * SIGINT and SIGTERM end the loop; the Pipeline's destructor restores the
  * display.
  *   glib_loop [CAMERA [DISPLAY [FRAMES]]]
@@ -16,6 +18,25 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <thread>
+
+/* The mask, noting whether it ran off the main loop's thread. */
+class ThreadedMask : public PrivacyMask
+{
+public:
+	using PrivacyMask::PrivacyMask;
+	void process(dmapipe::WritableFrame &frame) override
+	{
+		if (std::this_thread::get_id() != mainThread_)
+			offLoop_++;
+		PrivacyMask::process(frame);
+	}
+	uint64_t offLoop() const { return offLoop_; }
+
+private:
+	std::thread::id mainThread_ = std::this_thread::get_id();
+	std::atomic<uint64_t> offLoop_ { 0 };
+};
 
 struct App {
 	GMainLoop *loop;
@@ -65,8 +86,9 @@ int main(int argc, char **argv)
 	config.display = argc > 2 ? argv[2] : "";
 	config.frames = argc > 3 ? strtoull(argv[3], nullptr, 10) : 0;
 	config.format = "XRGB8888";
-	auto mask = std::make_shared<PrivacyMask>(0.0, 0.0, 0.25, 0.25);
+	auto mask = std::make_shared<ThreadedMask>(0.0, 0.0, 0.25, 0.25);
 	config.stages.push_back(mask);
+	config.stageThread = true;
 
 	/* The library's messages through GLib's logging, as the rest of the product's. */
 	dmapipe::setLogHandler([](dmapipe::LogLevel level, const std::string &message) {
@@ -92,8 +114,9 @@ int main(int argc, char **argv)
 			g_source_remove(id);
 		if (p.streaming()) /* the loop ended for another reason */
 			g_source_remove(fdSource);
-		printf("%s\nmasked frames: %llu\n", p.stats().summary(dmapipe::monotonicNs()).c_str(),
-		       (unsigned long long)mask->frames());
+		printf("%s\nmasked frames: %llu (%llu on the stage thread)\n",
+		       p.stats().summary(dmapipe::monotonicNs()).c_str(),
+		       (unsigned long long)mask->frames(), (unsigned long long)mask->offLoop());
 	} catch (const std::exception &e) {
 		fprintf(stderr, "%s\n", e.what());
 		app.status = 1;

@@ -201,6 +201,18 @@ PipelinePrivate::PipelinePrivate(const PipelineConfig &config) : framesWanted_(c
 	display_->configure(*displayBuffers()[0]);
 	for (const auto &b : displayBuffers())
 		display_->framebuffer(*b);
+
+	/* Last: nothing after it can throw, so the destructor always joins it. */
+	if (config.stageThread && !stages_.empty()) {
+		doneFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+		if (!doneFd_)
+			throwErrno("eventfd", "pipeline");
+		epoll_event ev = { EPOLLIN, { .fd = doneFd_.get() } };
+		if (epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, doneFd_.get(), &ev))
+			throwErrno("epoll_ctl", "pipeline");
+		stageThread_ = true;
+		worker_ = std::thread([this] { workerMain(); });
+	}
 }
 
 void PipelinePrivate::allocateDisplayPool()
@@ -223,6 +235,14 @@ void PipelinePrivate::allocateDisplayPool()
 
 PipelinePrivate::~PipelinePrivate()
 {
+	if (worker_.joinable()) {
+		{
+			std::lock_guard<std::mutex> lock(workLock_);
+			quit_ = true;
+		}
+		workCv_.notify_all();
+		worker_.join();
+	}
 	try {
 		if (capture_ && capture_->streaming())
 			capture_->stop();
@@ -595,39 +615,138 @@ void PipelinePrivate::onCapture()
 		newest = info;
 	}
 	if (newest) {
-		info = *newest;
-		const DmaBuffer &captured = *buffers_[info.index];
-		size_t firstAfter = converter_ >= 0 ? size_t(converter_) + 1 : stages_.size();
-		bool ok = true;
-		for (size_t i = 0; ok && i < std::min(firstAfter, stages_.size()); i++)
-			if (int(i) != converter_)
-				ok = runStage(*stages_[i], captured, nullptr, info);
-		unsigned shown = info.index;
-		if (ok && converter_ >= 0) {
-			if (outFree_.empty())
-				throw Error("conversion pool exhausted: scheduler holds every buffer");
-			shown = outFree_.back();
-			outFree_.pop_back();
-			ok = runStage(*stages_[size_t(converter_)], captured,
-				      outBuffers_[shown].get(), info);
-			/* The camera's buffer is free again as soon as it is converted. */
-			capture_->queue(info.index);
-			for (size_t i = firstAfter; ok && i < stages_.size(); i++)
-				ok = runStage(*stages_[i], *outBuffers_[shown], nullptr, info);
-			if (!ok)
-				outFree_.push_back(shown);
-		} else if (!ok) {
-			capture_->queue(info.index);
-		}
-		if (ok) {
-			frames_[shown] = info;
-			apply(scheduler_.captured(shown));
+		if (!stageThread_) {
+			unsigned shown = takeOutput(*newest);
+			completeFrame(*newest, shown, processFrame(*newest, shown));
+		} else if (workerBusy_) {
+			/* The worker is on a frame: this one waits, replacing an older waiting one. */
+			if (waiting_) {
+				capture_->queue(waiting_->index);
+				updateStats([](Stats &s) { s.lateDrops++; });
+			}
+			waiting_ = newest;
+		} else {
+			submit(*newest);
 		}
 	}
 	updateStats([this](Stats &s) {
 		s.captureDrops = capture_->sequenceGaps();
 		s.displayDrops = scheduler_.dropped();
 	});
+}
+
+unsigned PipelinePrivate::takeOutput(const FrameInfo &info)
+{
+	if (converter_ < 0)
+		return info.index;
+	if (outFree_.empty())
+		throw Error("conversion pool exhausted: scheduler holds every buffer");
+	unsigned shown = outFree_.back();
+	outFree_.pop_back();
+	return shown;
+}
+
+bool PipelinePrivate::processFrame(const FrameInfo &info, unsigned shown)
+{
+	/* Only stages, mappings and brackets: this may run on the stage worker. */
+	const DmaBuffer &captured = *buffers_[info.index];
+	size_t firstAfter = converter_ >= 0 ? size_t(converter_) + 1 : stages_.size();
+	bool ok = true;
+	for (size_t i = 0; ok && i < std::min(firstAfter, stages_.size()); i++)
+		if (int(i) != converter_)
+			ok = runStage(*stages_[i], captured, nullptr, info);
+	if (ok && converter_ >= 0) {
+		ok = runStage(*stages_[size_t(converter_)], captured, outBuffers_[shown].get(), info);
+		for (size_t i = firstAfter; ok && i < stages_.size(); i++)
+			ok = runStage(*stages_[i], *outBuffers_[shown], nullptr, info);
+	}
+	return ok;
+}
+
+void PipelinePrivate::completeFrame(const FrameInfo &info, unsigned shown, bool ok)
+{
+	if (converter_ >= 0) {
+		/* The camera's buffer is free again once it is converted. */
+		capture_->queue(info.index);
+		if (!ok)
+			outFree_.push_back(shown);
+	} else if (!ok) {
+		capture_->queue(info.index);
+	}
+	if (ok) {
+		frames_[shown] = info;
+		apply(scheduler_.captured(shown));
+	}
+}
+
+void PipelinePrivate::submit(const FrameInfo &info)
+{
+	unsigned shown = takeOutput(info);
+	{
+		std::lock_guard<std::mutex> lock(workLock_);
+		job_ = Job { info, shown, false };
+		workerBusy_ = true;
+	}
+	workCv_.notify_one();
+}
+
+void PipelinePrivate::workerMain()
+{
+	std::unique_lock<std::mutex> lock(workLock_);
+	for (;;) {
+		workCv_.wait(lock, [this] { return quit_ || (job_ && !jobDone_); });
+		if (quit_)
+			return;
+		Job job = *job_;
+		lock.unlock();
+		job.ok = processFrame(job.info, job.shown);
+		lock.lock();
+		job_ = job;
+		jobDone_ = true;
+		workCv_.notify_all();
+		uint64_t one = 1;
+		ssize_t r = write(doneFd_.get(), &one, sizeof(one));
+		(void)r;
+	}
+}
+
+void PipelinePrivate::onWorkerDone()
+{
+	uint64_t n;
+	if (read(doneFd_.get(), &n, sizeof(n)) < 0)
+		return;
+	Job job;
+	{
+		std::lock_guard<std::mutex> lock(workLock_);
+		if (!job_ || !jobDone_)
+			return;
+		job = *job_;
+		job_.reset();
+		jobDone_ = false;
+		workerBusy_ = false;
+	}
+	completeFrame(job.info, job.shown, job.ok);
+	if (waiting_ && !(framesWanted_ && stats_.displayedFrames() >= framesWanted_)) {
+		FrameInfo next = *waiting_;
+		waiting_.reset();
+		submit(next);
+	}
+}
+
+void PipelinePrivate::waitForWorker()
+{
+	/* Before streaming stops: the worker finishes the frame it is on. */
+	if (!stageThread_)
+		return;
+	std::unique_lock<std::mutex> lock(workLock_);
+	workCv_.wait(lock, [this] { return !job_ || jobDone_; });
+	job_.reset();
+	jobDone_ = false;
+	workerBusy_ = false;
+	waiting_.reset();
+	uint64_t n;
+	while (read(doneFd_.get(), &n, sizeof(n)) > 0) {
+	}
 }
 
 void PipelinePrivate::onFlip(uint64_t timestampNs)
@@ -723,7 +842,9 @@ bool PipelinePrivate::handle(const Ready &r)
 			    "a fatal driver error or a vanished device)");
 	}
 	pollErrors_ = 0;
-	if (!capturing && !display_->flipPending())
+	if (r.workerDone)
+		onWorkerDone();
+	if (!capturing && !display_->flipPending() && !workerBusy_)
 		throw Error("every buffer is held and no flip is pending: scheduler stuck");
 	if (r.capture & POLLIN)
 		onCapture();
@@ -731,7 +852,7 @@ bool PipelinePrivate::handle(const Ready &r)
 		display_->handleEvents([this](uint64_t ts) { onFlip(ts); });
 	if (nextStatsNs_ && monotonicNs() >= nextStatsNs_) {
 		if (onStats)
-			onStats(stats_);
+			onStats(stats()); /* a copy: the stage worker may count an error meanwhile */
 		nextStatsNs_ += statsIntervalNs;
 	}
 	return !finished();
@@ -742,6 +863,7 @@ void PipelinePrivate::finish(bool graceful)
 	if (!streaming_)
 		return;
 	streaming_ = false;
+	waitForWorker();
 	try {
 		/* A flip still in flight lands before we return: the screen shows what was reported. */
 		for (int i = 0; graceful && i < 50 && display_->flipPending(); i++) {
@@ -772,10 +894,11 @@ void PipelinePrivate::run()
 	try {
 		while (!finished()) {
 			bool capturing = this->capturing();
-			pollfd fds[3] = {
+			pollfd fds[4] = {
 				{ capturing ? capture_->fd() : -1, POLLIN, 0 },
 				{ wantFlip() ? display_->fd() : -1, POLLIN, 0 },
 				{ stopFd_.get(), POLLIN, 0 },
+				{ doneFd_.get(), POLLIN, 0 }, /* -1 without a stage worker */
 			};
 			/*
 			 * Wake at least every second: a device that disappears does
@@ -791,7 +914,7 @@ void PipelinePrivate::run()
 						? 0
 						: int((nextStatsNs_ - now) / 1000000 + 1));
 			}
-			int n = poll(fds, 3, timeout);
+			int n = poll(fds, 4, timeout);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -802,6 +925,7 @@ void PipelinePrivate::run()
 			Ready r;
 			r.capture = fds[0].revents;
 			r.flip = fds[1].revents & POLLIN;
+			r.workerDone = fds[3].revents & POLLIN;
 			r.idle = n == 0;
 			if (!handle(r))
 				break;
@@ -829,6 +953,8 @@ bool PipelinePrivate::dispatch()
 			r.stop = true;
 		else if (fd == timerFd_.get())
 			timer = true;
+		else if (fd == doneFd_.get())
+			r.workerDone = true;
 		else if (epollCapture_ && fd == capture_->fd())
 			/* EPOLLIN/ERR/HUP have poll()'s values. */
 			r.capture = short(events[i].events & (POLLIN | POLLERR | POLLHUP));
@@ -846,7 +972,7 @@ bool PipelinePrivate::dispatch()
 		(void)got;
 		timerArmedNs_ = 0;
 	}
-	if (r.capture || r.flip)
+	if (r.capture || r.flip || r.workerDone)
 		lastWakeNs_ = now;
 	r.idle = timer && now - lastWakeNs_ >= 1'000'000'000;
 	if (r.idle)

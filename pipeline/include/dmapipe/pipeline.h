@@ -52,6 +52,13 @@ struct PipelineConfig {
 	/** Stages in order; at most one converting stage. More in-place ones: Pipeline::addStage(). */
 	std::vector<std::shared_ptr<Stage>> stages;
 	uint64_t frames = 0; /**< stop after this many displayed frames; 0 = until stop() */
+	/**
+	 * Run the stages on a thread of their own, so a slow stage never delays
+	 * flip handling: the loop commits and releases buffers while the stages
+	 * work on the next frame (one frame at a time; frames arriving meanwhile
+	 * replace each other, counted as late drops).
+	 */
+	bool stageThread = false;
 };
 
 class PipelinePrivate;
@@ -65,11 +72,12 @@ class PipelinePrivate;
  *
  * **Threads.** A Pipeline is driven by one thread at a time: the one calling
  * run(), or the one calling start() and dispatch() from its own
- * event loop. Stages, callbacks and the display's flip handling all run on
- * that thread, in turn: a stage that takes 30 ms delays the next flip by
- * up to 30 ms. stop() and stats() are safe from any thread (stop() also from
- * a signal handler). The destructor restores the display's previous mode
- * and releases every buffer, fd and mapping.
+ * event loop. Callbacks and the display's flip handling run on that thread;
+ * so do the stages, in turn, unless PipelineConfig::stageThread puts them on
+ * a worker thread of the pipeline's (otherwise a stage that takes 30 ms
+ * delays the next flip by up to 30 ms). stop() and stats() are safe from
+ * any thread (stop() also from a signal handler). The destructor restores
+ * the display's previous mode and releases every buffer, fd and mapping.
  *
  * **Frames.** Capture never waits for the display: while a flip is pending
  * only the newest frame is kept and older ones go back to the camera

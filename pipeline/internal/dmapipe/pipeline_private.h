@@ -6,11 +6,14 @@
  */
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <dmapipe/allocator.h>
@@ -73,6 +76,7 @@ private:
 		short capture = 0; /* revents of the camera's fd */
 		bool flip = false;
 		bool stop = false;
+		bool workerDone = false; /* the stage worker finished a frame */
 		bool idle = false; /* nothing for a second: check the camera */
 	};
 
@@ -87,6 +91,17 @@ private:
 	bool runStage(Stage &stage, const DmaBuffer &in, const DmaBuffer *out, const FrameInfo &info);
 	const DmaBufMapping &mapping(const DmaBuffer &buffer, unsigned plane, Access access);
 	void allocateDisplayPool();
+
+	/* The buffer a frame is shown from: its own, or a free one of the conversion's pool. */
+	unsigned takeOutput(const FrameInfo &info);
+	/* Runs the stages on a frame; on the loop, or on the stage worker. */
+	bool processFrame(const FrameInfo &info, unsigned shown);
+	/* On the loop: buffers back to the camera or pool, the frame to the scheduler. */
+	void completeFrame(const FrameInfo &info, unsigned shown, bool ok);
+	void submit(const FrameInfo &info);
+	void workerMain();
+	void onWorkerDone();
+	void waitForWorker();
 
 	bool capturing() const;
 	bool wantFlip() const;
@@ -139,6 +154,27 @@ private:
 	UniqueFd timerFd_;
 	bool epollCapture_ = false, epollFlip_ = false;
 	uint64_t timerArmedNs_ = 0; /* absolute deadline the timer is set to, 0: off */
+
+	/*
+	 * PipelineConfig::stageThread: the stages run on worker_, one frame at a
+	 * time, while the loop keeps handling flips; the loop hands a frame over
+	 * in job_ and hears back through doneFd_. Only the worker touches
+	 * mappings_ then.
+	 */
+	struct Job {
+		FrameInfo info;
+		unsigned shown = 0;
+		bool ok = false;
+	};
+	bool stageThread_ = false;
+	std::thread worker_;
+	std::mutex workLock_;
+	std::condition_variable workCv_;
+	std::optional<Job> job_;
+	bool jobDone_ = false, quit_ = false;
+	bool workerBusy_ = false; /* the loop's view: a job is out */
+	std::optional<FrameInfo> waiting_; /* the newest frame waiting for the worker */
+	UniqueFd doneFd_;
 };
 
 /* The implementation behind a public Pipeline. */

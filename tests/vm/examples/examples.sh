@@ -1,15 +1,17 @@
 #!/bin/sh
 # The integrator's examples (docs/examples), built against the public API
 # only, on vivid + cirrus:
-#   glib_loop     custom stage + the program's own GLib main loop (fd()/dispatch()),
-#                 90 frames: every frame displayed went through the stage
+#   glib_loop     custom stage on the stage thread + the program's own GLib
+#                 main loop (fd()/dispatch()), 90 frames: every frame displayed
+#                 went through the stage, on the stage thread
+#   dmapipe-cam --stage-thread, convert + overlay, capbuf's checker strict
 #   custom_stage  streams until SIGTERM (systemd's stop): exit 0, its frames shown
 #   minimal       streams until SIGINT: exit 0
 # After each: the display shows what it showed before (the framebuffer on the
 # primary plane is the console's again) and no capbuf buffer is left.
-# usage: examples.sh EXAMPLES_DIR
+# usage: examples.sh EXAMPLES_DIR DMAPIPE_CAM
 set -u
-dir=$1
+dir=$1 cam=$2
 tmp=$(mktemp -d)
 fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
@@ -38,9 +40,22 @@ cat "$tmp/log"
 [ $rc = 0 ] || say_fail "glib_loop: exit $rc"
 grep -q '^displayed: 90 ' "$tmp/log" || say_fail "glib_loop: not 90 frames displayed"
 grep -q '^tick 1:' "$tmp/log" || say_fail "glib_loop: the loop's own timer never ran"
-masked=$(sed -n 's/^masked frames: //p' "$tmp/log")
+masked=$(sed -n 's/^masked frames: \([0-9]*\).*/\1/p' "$tmp/log")
 [ "${masked:-0}" -ge 90 ] || say_fail "glib_loop: the stage saw ${masked:-0} frames, fewer than the 90 displayed"
+threaded=$(sed -n 's/^masked frames: .*(\([0-9]*\) on the stage thread)/\1/p' "$tmp/log")
+[ "${threaded:-0}" = "$masked" ] || say_fail "glib_loop: ${threaded:-0} of $masked frames on the stage thread"
 after glib_loop
+
+echo "== dmapipe-cam --stage-thread: YUYV -> convert -> overlay, checker strict"
+timeout 120 "$cam" --camera vivid --display cirrus --format YUYV --stage convert,overlay \
+	--stage-thread --alloc capbuf --check strict --frames 90 --stats-interval 0 >"$tmp/log" 2>&1
+rc=$?
+cat "$tmp/log"
+[ $rc = 0 ] || say_fail "dmapipe-cam --stage-thread: exit $rc"
+grep -q '^displayed: 90 ' "$tmp/log" || say_fail "dmapipe-cam --stage-thread: not 90 frames displayed"
+grep -q 'errors: 0 ' "$tmp/log" || say_fail "dmapipe-cam --stage-thread: frames failed"
+grep -q 'violations: 0$' "$tmp/log" || say_fail "dmapipe-cam --stage-thread: capbuf's checker saw violations"
+after dmapipe-cam
 
 stream_until() { # SIGNAL NAME ARGS...: streams 4 s, then the signal
 	sig=$1 name=$2
