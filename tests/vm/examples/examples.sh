@@ -17,8 +17,9 @@ fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
 
 # The primary plane's framebuffer, from the display's atomic state in debugfs
-# (vgem may be dri/0: the card is found by its name).
-state=$(grep -l '^cirrus ' /sys/kernel/debug/dri/*/name | sed 's/name$/state/')
+# (vgem may be dri/0: the card is found by its name, "cirrus" on 6.1 and
+# "cirrus-qemu" on 6.12).
+state=$(grep -l '^cirrus' /sys/kernel/debug/dri/*/name | head -n 1 | sed 's/name$/state/')
 [ -f "$state" ] || { echo "FAIL: no atomic state of cirrus in debugfs"; exit 1; }
 scanout() { awk '/^plane\[/ { p = 1 } p && /fb=/ { print $1; exit }' "$state"; }
 live() { sed -n 's/^live_buffers //p' /sys/kernel/debug/capbuf/stats 2>/dev/null; }
