@@ -129,8 +129,12 @@ uint32_t V4l2Capture::bufType() const
 
 void V4l2Capture::xioctl(unsigned long request, void *arg, const char *name) const
 {
-	if (retryIoctl(fd_.get(), request, arg) < 0)
-		throwErrno(name, path_ + " (" + driver_ + ")");
+	if (retryIoctl(fd_.get(), request, arg) < 0) {
+		/* Whichever call meets the unplug first says so (QBUF from a flip, on 6.12). */
+		int err = errno;
+		throw Error(name, path_ + " (" + driver_ + ")", err,
+			    err == ENODEV ? "the device was disconnected" : "");
+	}
 }
 
 std::vector<uint32_t> V4l2Capture::formats() const
