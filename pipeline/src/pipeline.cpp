@@ -479,24 +479,23 @@ struct Mapped {
 	uint32_t strides[Frame::kMaxPlanes] = {};
 };
 
-/* DMA_BUF_IOCTL_SYNC brackets on each distinct dma-buf of a buffer. */
+/* DMA_BUF_IOCTL_SYNC brackets on each distinct dma-buf of a buffer; no allocation per frame. */
 class BufferAccess
 {
 public:
 	BufferAccess(const DmaBuffer &buffer, Access access)
 	{
-		for (unsigned p = 0; p < buffer.planes().size(); p++) {
+		for (unsigned p = 0; p < buffer.planes().size() && p < Frame::kMaxPlanes; p++) {
 			bool seen = false;
 			for (unsigned q = 0; q < p; q++)
 				seen |= buffer.planeInode(q) == buffer.planeInode(p);
 			if (!seen)
-				brackets_.emplace_back(std::make_unique<CpuAccess>(
-					buffer.planes()[p].fd.get(), access));
+				brackets_[p].emplace(buffer.planes()[p].fd.get(), access);
 		}
 	}
 
 private:
-	std::vector<std::unique_ptr<CpuAccess>> brackets_;
+	std::optional<CpuAccess> brackets_[Frame::kMaxPlanes];
 };
 
 } /* namespace */
