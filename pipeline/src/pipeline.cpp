@@ -243,11 +243,8 @@ PipelinePrivate::~PipelinePrivate()
 		workCv_.notify_all();
 		worker_.join();
 	}
-	try {
-		if (capture_ && capture_->streaming())
-			capture_->stop();
-	} catch (const Error &) {
-	}
+	if (capture_ && capture_->streaming())
+		stopCaptureQuietly();
 	scheduler_.drain();
 	mappings_.clear();
 	outBuffers_.clear();
@@ -770,6 +767,15 @@ void PipelinePrivate::onFlip(uint64_t timestampNs)
 	updateStats([this](Stats &s) { s.displayDrops = scheduler_.dropped(); });
 }
 
+void PipelinePrivate::stopCaptureQuietly()
+{
+	/* On a path that already fails or ends: a second error would hide the first. */
+	try {
+		capture_->stop();
+	} catch (const Error &) {
+	}
+}
+
 bool PipelinePrivate::capturing() const
 {
 	/* vb2 flags POLLERR while nothing is queued: the camera's fd is left out then. */
@@ -808,10 +814,7 @@ void PipelinePrivate::start()
 		updateStats([](Stats &s) { s.start(monotonicNs()); });
 		capture_->start();
 	} catch (...) {
-		try {
-			capture_->stop();
-		} catch (const Error &) {
-		}
+		stopCaptureQuietly();
 		throw;
 	}
 	streaming_ = true;
@@ -873,10 +876,7 @@ void PipelinePrivate::finish(bool graceful)
 		updateStats([](Stats &s) { s.stop(monotonicNs()); });
 		capture_->stop();
 	} catch (...) {
-		try {
-			capture_->stop();
-		} catch (const Error &) {
-		}
+		stopCaptureQuietly();
 		scheduler_.drain();
 		updateEpoll();
 		if (graceful)

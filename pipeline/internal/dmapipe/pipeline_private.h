@@ -103,6 +103,7 @@ private:
 	void onWorkerDone();
 	void waitForWorker();
 
+	void stopCaptureQuietly();
 	bool capturing() const;
 	bool wantFlip() const;
 	bool finished() const;
