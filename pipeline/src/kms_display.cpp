@@ -468,9 +468,20 @@ void KmsDisplay::writeback(const DmaBuffer &target)
 
 /* ---- buffers ---- */
 
+KmsDisplay::FbKey KmsDisplay::fbKey(const DmaBuffer &buf)
+{
+	FbKey k { buf.id(), buf.format().drm, buf.width(), buf.height(), {}, {} };
+	const auto &planes = buf.planes();
+	for (size_t i = 0; i < planes.size() && i < 4; i++) {
+		k.offsets[i] = planes[i].offset;
+		k.pitches[i] = planes[i].stride;
+	}
+	return k;
+}
+
 uint32_t KmsDisplay::framebuffer(const DmaBuffer &buf)
 {
-	auto it = fbs_.find(buf.id());
+	auto it = fbs_.find(fbKey(buf));
 	if (it != fbs_.end())
 		return it->second;
 
@@ -520,13 +531,13 @@ uint32_t KmsDisplay::framebuffer(const DmaBuffer &buf)
 				     "buffer: try a smaller --size or another --format"
 				   : std::string());
 	}
-	fbs_[buf.id()] = fb;
+	fbs_[fbKey(buf)] = fb;
 	return fb;
 }
 
 void KmsDisplay::releaseFramebuffer(const DmaBuffer &buf)
 {
-	auto it = fbs_.find(buf.id());
+	auto it = fbs_.find(fbKey(buf));
 	if (it == fbs_.end())
 		return;
 	drmModeRmFB(fd_.get(), it->second);
@@ -750,6 +761,8 @@ DisplayLayout KmsDisplay::configure(const DmaBuffer &sample)
 		if (atomicCommit(sample, l,
 				 DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_ATOMIC_ALLOW_MODESET) == 0) {
 			layout_ = l;
+			/* A new layout may need another mode: the next commit may set it. */
+			modeSet_ = false;
 			return l;
 		}
 		if (errno == EACCES || errno == EPERM)

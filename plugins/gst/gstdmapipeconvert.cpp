@@ -12,6 +12,7 @@
  */
 #include "common.h"
 #include "elements.h"
+#include "pool.h"
 #include "stageframe.h"
 
 #include <gst/allocators/allocators.h>
@@ -184,109 +185,6 @@ std::unique_ptr<Allocator> makeOwnAllocator(std::string &why)
 
 } /* namespace */
 
-/* ---- a pool of dma-bufs of our own ---- */
-
-struct GstDmapipeConvertPool {
-	GstBufferPool parent;
-	std::shared_ptr<Allocator> *allocator;
-	std::mutex *lock;
-	GstAllocator *dmabufAllocator;
-	GstVideoInfo info;
-	guint size; /* the allocator's buffer size (GstBufferPool drops buffers of another size) */
-};
-
-struct GstDmapipeConvertPoolClass {
-	GstBufferPoolClass parent_class;
-};
-
-G_DEFINE_TYPE(GstDmapipeConvertPool, gst_dmapipe_convert_pool, GST_TYPE_BUFFER_POOL)
-
-static const gchar **gst_dmapipe_convert_pool_get_options(GstBufferPool *)
-{
-	static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, nullptr };
-	return options;
-}
-
-static gboolean gst_dmapipe_convert_pool_set_config(GstBufferPool *bpool, GstStructure *config)
-{
-	auto *pool = reinterpret_cast<GstDmapipeConvertPool *>(bpool);
-	GstCaps *caps = nullptr;
-	guint min = 0, max = 0;
-	if (!gst_buffer_pool_config_get_params(config, &caps, nullptr, &min, &max) || !caps ||
-	    !gst_video_info_from_caps(&pool->info, caps))
-		return FALSE;
-	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info));
-	if (!pf)
-		return FALSE;
-	{
-		std::lock_guard<std::mutex> l(*pool->lock);
-		BufferLayout layout = (*pool->allocator)
-					      ->adjust(BufferLayout::contiguous(
-						      *pf, GST_VIDEO_INFO_WIDTH(&pool->info),
-						      GST_VIDEO_INFO_HEIGHT(&pool->info)));
-		pool->size = guint(layout.sizes.at(0));
-	}
-	gst_buffer_pool_config_set_params(config, caps, pool->size, min, max);
-	return GST_BUFFER_POOL_CLASS(gst_dmapipe_convert_pool_parent_class)->set_config(bpool, config);
-}
-
-static GstFlowReturn gst_dmapipe_convert_pool_alloc_buffer(GstBufferPool *bpool, GstBuffer **out,
-							   GstBufferPoolAcquireParams *)
-{
-	auto *pool = reinterpret_cast<GstDmapipeConvertPool *>(bpool);
-	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info));
-	try {
-		std::unique_ptr<DmaBuffer> db;
-		{
-			std::lock_guard<std::mutex> l(*pool->lock);
-			Allocator &a = **pool->allocator;
-			BufferLayout layout = a.adjust(
-				BufferLayout::contiguous(*pf, GST_VIDEO_INFO_WIDTH(&pool->info),
-							 GST_VIDEO_INFO_HEIGHT(&pool->info)));
-			db = a.allocate(layout);
-		}
-		*out = wrapDmaBuffer(pool->dmabufAllocator, *db);
-		/* The dma-buf may be rounded up to pages. */
-		if (gst_buffer_get_size(*out) > pool->size)
-			gst_buffer_resize(*out, 0, pool->size);
-		GST_DEBUG_OBJECT(pool,
-				 "allocated %s %ux%u stride %u (%s dma-buf %" G_GUINT64_FORMAT ")",
-				 pf->name, db->width(), db->height(), db->planes()[0].stride,
-				 db->exporter().c_str(), db->id());
-	} catch (const Error &e) {
-		GST_ERROR_OBJECT(pool, "%s", e.what());
-		return GST_FLOW_ERROR;
-	}
-	return GST_FLOW_OK;
-}
-
-static void gst_dmapipe_convert_pool_finalize(GObject *object)
-{
-	auto *pool = reinterpret_cast<GstDmapipeConvertPool *>(object);
-	delete pool->allocator;
-	delete pool->lock;
-	gst_object_unref(pool->dmabufAllocator);
-	G_OBJECT_CLASS(gst_dmapipe_convert_pool_parent_class)->finalize(object);
-}
-
-static void gst_dmapipe_convert_pool_init(GstDmapipeConvertPool *pool)
-{
-	pool->allocator = new std::shared_ptr<Allocator>();
-	pool->lock = new std::mutex;
-	pool->dmabufAllocator = gst_dmabuf_allocator_new();
-	pool->size = 0;
-	gst_video_info_init(&pool->info);
-}
-
-static void gst_dmapipe_convert_pool_class_init(GstDmapipeConvertPoolClass *klass)
-{
-	G_OBJECT_CLASS(klass)->finalize = gst_dmapipe_convert_pool_finalize;
-	GstBufferPoolClass *pool = GST_BUFFER_POOL_CLASS(klass);
-	pool->get_options = gst_dmapipe_convert_pool_get_options;
-	pool->set_config = gst_dmapipe_convert_pool_set_config;
-	pool->alloc_buffer = gst_dmapipe_convert_pool_alloc_buffer;
-}
-
 /* ---- the element ---- */
 
 namespace {
@@ -363,6 +261,8 @@ static GstCaps *gst_dmapipe_convert_transform_caps(GstBaseTransform *trans, GstP
 {
 	static const std::vector<uint32_t> accepted = acceptedFormats();
 	static const std::vector<uint32_t> produced = producedFormats();
+	GstCaps *external = caps;
+	caps = capsToInternal(external); /* the 1.22 form inside, whatever the peer speaks */
 	GstCaps *ret = gst_caps_new_empty();
 	for (guint i = 0; i < gst_caps_get_size(caps); i++) {
 		const GstStructure *s = gst_caps_get_structure(caps, i);
@@ -384,6 +284,11 @@ static GstCaps *gst_dmapipe_convert_transform_caps(GstBaseTransform *trans, GstP
 			gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF, nullptr));
 		ret = gst_caps_merge_structure(ret, t);
 	}
+	gst_caps_unref(caps);
+	caps = external;
+	GstCaps *out = capsToExternal(ret);
+	gst_caps_unref(ret);
+	ret = out;
 	if (filter) {
 		GstCaps *tmp = gst_caps_intersect_full(filter, ret, GST_CAPS_INTERSECT_FIRST);
 		gst_caps_unref(ret);
@@ -397,7 +302,7 @@ static GstCaps *gst_dmapipe_convert_transform_caps(GstBaseTransform *trans, GstP
 static gboolean gst_dmapipe_convert_get_unit_size(GstBaseTransform *, GstCaps *caps, gsize *size)
 {
 	GstVideoInfo info;
-	if (!gst_video_info_from_caps(&info, caps))
+	if (!videoInfoFromCaps(&info, caps))
 		return FALSE;
 	*size = GST_VIDEO_INFO_SIZE(&info);
 	return TRUE;
@@ -409,7 +314,7 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
 	Priv *p = self->priv;
 	GstVideoInfo in, out;
-	if (!gst_video_info_from_caps(&in, incaps) || !gst_video_info_from_caps(&out, outcaps)) {
+	if (!videoInfoFromCaps(&in, incaps) || !videoInfoFromCaps(&out, outcaps)) {
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("cannot parse caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
 				   incaps, outcaps),
@@ -591,11 +496,9 @@ static gboolean gst_dmapipe_convert_decide_allocation(GstBaseTransform *trans, G
 			GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", e.what()), (nullptr));
 			return FALSE;
 		}
-		auto *own = reinterpret_cast<GstDmapipeConvertPool *>(
-			g_object_new(gst_dmapipe_convert_pool_get_type(), nullptr));
-		gst_object_ref_sink(own);
-		*own->allocator = p->ownAllocator;
-		pool = GST_BUFFER_POOL(own);
+		auto source = std::make_shared<PoolSource>();
+		source->allocator = p->ownAllocator;
+		pool = dmabufPoolNew(std::move(source));
 		if (!tryPool(self, pool, caps, size, min, max)) {
 			gst_object_unref(pool);
 			GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT,
@@ -627,8 +530,8 @@ static GstFlowReturn gst_dmapipe_convert_transform(GstBaseTransform *trans, GstB
 	GstFlowReturn ret = GST_FLOW_OK;
 	try {
 		FrameInfo info = frameInfo(inbuf, p->frames);
-		const StageBuffer *in = stageBuffer(inbuf, p->inInfo, Access::Read);
-		const StageBuffer *out = stageBuffer(outbuf, p->outInfo, Access::Write);
+		auto in = stageBuffer(inbuf, p->inInfo, Access::Read);
+		auto out = stageBuffer(outbuf, p->outInfo, Access::Write);
 		const DmaBuffer *inDb, *outDb;
 		std::vector<uint8_t *> inPlanes, outPlanes;
 		if (in) {
@@ -711,6 +614,8 @@ static void gst_dmapipe_convert_finalize(GObject *object)
 
 static void gst_dmapipe_convert_init(GstDmapipeConvert *self)
 {
+	/* As GstVideoFilter elements do: late frames are dropped before converting. */
+	gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
 	self->priv = new Priv;
 	gst_video_info_init(&self->priv->inInfo);
 	gst_video_info_init(&self->priv->outInfo);

@@ -49,7 +49,7 @@ struct Priv {
 	GstVideoInfo info;
 	SysmemFrame sys;
 	bool negotiationErrorPosted = false;
-	uint64_t frames = 0;
+	uint64_t frames = 0, copies = 0;
 };
 
 } /* namespace */
@@ -118,7 +118,7 @@ static gboolean gst_dmapipe_overlay_set_caps(GstBaseTransform *trans, GstCaps *i
 	Priv *p = self->priv;
 	GstVideoInfo in, out;
 	p->negotiationErrorPosted = true;
-	if (!gst_video_info_from_caps(&in, incaps) || !gst_video_info_from_caps(&out, outcaps)) {
+	if (!videoInfoFromCaps(&in, incaps) || !videoInfoFromCaps(&out, outcaps)) {
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("cannot parse caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
 				   incaps, outcaps),
@@ -169,6 +169,32 @@ static gboolean gst_dmapipe_overlay_sink_event(GstBaseTransform *trans, GstEvent
 	return ret;
 }
 
+/*
+ * In place only into memory nobody else sees. GstBaseTransform's default
+ * makes the GstBuffer writable with a shallow copy, whose memories another
+ * branch of a tee (or a held copy) still shows: drawing there would change
+ * its frames. A shared memory gets a deep copy to draw into instead.
+ */
+static GstFlowReturn gst_dmapipe_overlay_prepare_output_buffer(GstBaseTransform *trans,
+							       GstBuffer *input, GstBuffer **outbuf)
+{
+	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	if (gst_base_transform_is_passthrough(trans) || gst_buffer_is_all_memory_writable(input))
+		return GST_BASE_TRANSFORM_CLASS(gst_dmapipe_overlay_parent_class)
+			->prepare_output_buffer(trans, input, outbuf);
+	*outbuf = gst_buffer_copy_deep(input);
+	if (!*outbuf) {
+		GST_ELEMENT_ERROR(self, CORE, FAILED, ("cannot copy a shared frame to draw into"),
+				  (nullptr));
+		return GST_FLOW_ERROR;
+	}
+	if (self->priv->copies++ == 0)
+		GST_INFO_OBJECT(self,
+				"the input memory is shared (a tee or a held copy): drawing "
+				"into a copy");
+	return GST_FLOW_OK;
+}
+
 static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
 {
 	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
@@ -185,7 +211,7 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 	GstFlowReturn ret = GST_FLOW_OK;
 	try {
 		FrameInfo info = frameInfo(buf, p->frames);
-		const StageBuffer *sb = stageBuffer(buf, p->info, Access::ReadWrite);
+		auto sb = stageBuffer(buf, p->info, Access::ReadWrite);
 		if (sb) {
 			WritableFrame view = stageFrame(*sb->buffer, info, sb->planes());
 			StageAccess bracket(*sb);
@@ -214,13 +240,17 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 static gboolean gst_dmapipe_overlay_start(GstBaseTransform *trans)
 {
 	DMAPIPE_OVERLAY(trans)->priv->frames = 0;
+	DMAPIPE_OVERLAY(trans)->priv->copies = 0;
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_overlay_stop(GstBaseTransform *trans)
 {
 	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
-	GST_INFO_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " frames", self->priv->frames);
+	GST_INFO_OBJECT(self,
+			"stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+			" of them copied first (shared memory)",
+			self->priv->frames, self->priv->copies);
 	self->priv->stage.reset();
 	self->priv->sys = SysmemFrame();
 	return TRUE;
@@ -287,6 +317,7 @@ static void gst_dmapipe_overlay_class_init(GstDmapipeOverlayClass *klass)
 	bt->sink_event = gst_dmapipe_overlay_sink_event;
 	bt->set_caps = gst_dmapipe_overlay_set_caps;
 	bt->transform_ip = gst_dmapipe_overlay_transform_ip;
+	bt->prepare_output_buffer = gst_dmapipe_overlay_prepare_output_buffer;
 	/* enable=false: passthrough, transform_ip is not called. */
 	bt->transform_ip_on_passthrough = FALSE;
 	bt->start = gst_dmapipe_overlay_start;

@@ -11,12 +11,14 @@
  */
 #include "common.h"
 #include "elements.h"
+#include "pool.h"
 
 #include <gst/allocators/allocators.h>
 #include <gst/video/gstvideosink.h>
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -36,36 +38,62 @@ namespace {
 /* What the pool and the memory qdata share with the element, beyond its states. */
 struct Shared {
 	std::mutex lock;
-	std::unique_ptr<Allocator> scanout; /* while the display is open */
 	/* DmaBuffers whose GstMemory went away: their framebuffers can go. */
 	std::vector<std::unique_ptr<DmaBuffer>> gone;
 };
 
-/* A DmaBuffer made for a GstMemory, with what it was made for. */
+/* A DmaBuffer made for a GstMemory by one sink, with what it was made for. */
 struct Cached {
-	std::shared_ptr<Shared> shared;
+	std::shared_ptr<Shared> shared; /* the sink's: who made it */
 	std::unique_ptr<DmaBuffer> buffer;
 	GstVideoFormat format;
 	guint width, height, nplanes;
 	gsize offsets[GST_VIDEO_MAX_PLANES];
 	gint strides[GST_VIDEO_MAX_PLANES];
 	GstMemory *memories[GST_VIDEO_MAX_PLANES];
+
+	/* The framebuffer of a DmaBuffer that is no longer used goes with the sink's next frame. */
+	~Cached()
+	{
+		if (buffer) {
+			std::lock_guard<std::mutex> l(shared->lock);
+			shared->gone.push_back(std::move(buffer));
+		}
+	}
 };
 
-void cachedFree(gpointer data)
+/*
+ * The Cached entries of one GstMemory, one per sink: behind a tee two sinks
+ * (two displays) see the same memory, and neither may drop the other's
+ * entry, whose framebuffer may be on its screen. Taken under cacheLock.
+ */
+struct SinkCache {
+	std::vector<std::unique_ptr<Cached>> entries;
+};
+
+std::mutex cacheLock;
+
+void sinkCacheFree(gpointer data)
 {
-	auto *c = static_cast<Cached *>(data);
-	if (c->buffer) {
-		std::lock_guard<std::mutex> l(c->shared->lock);
-		c->shared->gone.push_back(std::move(c->buffer));
-	}
-	delete c;
+	delete static_cast<SinkCache *>(data);
 }
 
 GQuark cacheQuark()
 {
-	static GQuark q = g_quark_from_static_string("dmapipesink-dmabuffer");
+	static GQuark q = g_quark_from_static_string("dmapipesink-dmabuffers");
 	return q;
+}
+
+/* The memory's cache, made on first use; call with cacheLock held. */
+SinkCache &sinkCache(GstMemory *mem)
+{
+	auto *c = static_cast<SinkCache *>(
+		gst_mini_object_get_qdata(GST_MINI_OBJECT_CAST(mem), cacheQuark()));
+	if (!c) {
+		c = new SinkCache;
+		gst_mini_object_set_qdata(GST_MINI_OBJECT_CAST(mem), cacheQuark(), c, sinkCacheFree);
+	}
+	return *c;
 }
 
 struct Priv {
@@ -74,6 +102,8 @@ struct Priv {
 	bool offerPool = true;
 
 	std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+	/* The pool's scanout allocator, while the display is open. */
+	std::shared_ptr<PoolSource> poolSource = std::make_shared<PoolSource>();
 	std::unique_ptr<KmsDisplay> display;
 	GstCaps *probed = nullptr;
 	GstPoll *poll = nullptr;
@@ -89,99 +119,15 @@ struct Priv {
 	std::vector<std::unique_ptr<DmaBuffer>> copies;
 	std::vector<DmaBufMapping> copyMaps;
 	int onScreenCopy = -1, pendingCopy = -1;
+	/* Copy buffers of the caps before a renegotiation; one may still be on screen. */
+	std::vector<std::unique_ptr<DmaBuffer>> oldCopies;
+	int oldCopyFlips = 0; /* flips to complete before no old copy is on screen */
 	bool warnedCopy = false;
 
 	uint64_t frames = 0, copied = 0;
 };
 
 } /* namespace */
-
-/* ---- a pool of scanout dma-bufs for upstream ---- */
-
-struct GstDmapipeSinkPool {
-	GstBufferPool parent;
-	std::shared_ptr<Shared> *shared;
-	GstAllocator *dmabufAllocator;
-	GstVideoInfo info;
-};
-
-struct GstDmapipeSinkPoolClass {
-	GstBufferPoolClass parent_class;
-};
-
-G_DEFINE_TYPE(GstDmapipeSinkPool, gst_dmapipe_sink_pool, GST_TYPE_BUFFER_POOL)
-
-static const gchar **gst_dmapipe_sink_pool_get_options(GstBufferPool *)
-{
-	static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, nullptr };
-	return options;
-}
-
-static gboolean gst_dmapipe_sink_pool_set_config(GstBufferPool *bpool, GstStructure *config)
-{
-	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(bpool);
-	GstCaps *caps = nullptr;
-	if (!gst_buffer_pool_config_get_params(config, &caps, nullptr, nullptr, nullptr) || !caps ||
-	    !gst_video_info_from_caps(&pool->info, caps))
-		return FALSE;
-	if (!pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info)))
-		return FALSE;
-	return GST_BUFFER_POOL_CLASS(gst_dmapipe_sink_pool_parent_class)->set_config(bpool, config);
-}
-
-static GstFlowReturn gst_dmapipe_sink_pool_alloc_buffer(GstBufferPool *bpool, GstBuffer **out,
-							GstBufferPoolAcquireParams *)
-{
-	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(bpool);
-	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&pool->info));
-	try {
-		std::unique_ptr<DmaBuffer> db;
-		{
-			Shared &s = **pool->shared;
-			std::lock_guard<std::mutex> l(s.lock);
-			if (!s.scanout)
-				throw Error("dmapipesink is not running: no display to allocate from");
-			BufferLayout layout = s.scanout->adjust(
-				BufferLayout::contiguous(*pf, GST_VIDEO_INFO_WIDTH(&pool->info),
-							 GST_VIDEO_INFO_HEIGHT(&pool->info)));
-			db = s.scanout->allocate(layout);
-		}
-		*out = wrapDmaBuffer(pool->dmabufAllocator, *db);
-		GST_INFO_OBJECT(pool,
-				"allocated %s %ux%u stride %u (%s dma-buf %" G_GUINT64_FORMAT ")",
-				pf->name, db->width(), db->height(), db->planes()[0].stride,
-				db->exporter().c_str(), db->id());
-	} catch (const Error &e) {
-		GST_ERROR_OBJECT(pool, "%s", e.what());
-		return GST_FLOW_ERROR;
-	}
-	return GST_FLOW_OK;
-}
-
-static void gst_dmapipe_sink_pool_finalize(GObject *object)
-{
-	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(object);
-	delete pool->shared;
-	if (pool->dmabufAllocator)
-		gst_object_unref(pool->dmabufAllocator);
-	G_OBJECT_CLASS(gst_dmapipe_sink_pool_parent_class)->finalize(object);
-}
-
-static void gst_dmapipe_sink_pool_init(GstDmapipeSinkPool *pool)
-{
-	pool->shared = nullptr;
-	pool->dmabufAllocator = gst_dmabuf_allocator_new();
-	gst_video_info_init(&pool->info);
-}
-
-static void gst_dmapipe_sink_pool_class_init(GstDmapipeSinkPoolClass *klass)
-{
-	G_OBJECT_CLASS(klass)->finalize = gst_dmapipe_sink_pool_finalize;
-	GstBufferPoolClass *pool = GST_BUFFER_POOL_CLASS(klass);
-	pool->get_options = gst_dmapipe_sink_pool_get_options;
-	pool->set_config = gst_dmapipe_sink_pool_set_config;
-	pool->alloc_buffer = gst_dmapipe_sink_pool_alloc_buffer;
-}
 
 /* ---- the sink ---- */
 
@@ -249,31 +195,7 @@ static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *val
 
 static GstCaps *displayCaps(const KmsDisplay &display)
 {
-	GValue list = G_VALUE_INIT;
-	g_value_init(&list, GST_TYPE_LIST);
-	for (uint32_t drm : display.formats()) {
-		GstVideoFormat vf = videoFormatFromDrm(drm);
-		if (vf == GST_VIDEO_FORMAT_UNKNOWN || !formatFromDrm(drm))
-			continue;
-		GValue v = G_VALUE_INIT;
-		g_value_init(&v, G_TYPE_STRING);
-		g_value_set_string(&v, gst_video_format_to_string(vf));
-		gst_value_list_append_and_take_value(&list, &v);
-	}
-	GstCaps *caps = gst_caps_new_empty();
-	if (gst_value_list_get_size(&list) > 0) {
-		GstStructure *s =
-			gst_structure_new("video/x-raw", "width", GST_TYPE_INT_RANGE, 1, 8192,
-					  "height", GST_TYPE_INT_RANGE, 1, 8192, "framerate",
-					  GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, nullptr);
-		gst_structure_set_value(s, "format", &list);
-		gst_caps_append_structure_full(
-			caps, gst_structure_copy(s),
-			gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF, nullptr));
-		gst_caps_append_structure(caps, s);
-	}
-	g_value_unset(&list);
-	return caps;
+	return capsForFormats(display.formats(), 8192);
 }
 
 static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
@@ -294,12 +216,13 @@ static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
 				scanout = makeHeapAllocator("capbuf");
 		}
 		{
-			std::lock_guard<std::mutex> l(p->shared->lock);
-			p->shared->scanout = std::move(scanout);
+			std::lock_guard<std::mutex> l(p->poolSource->lock);
+			p->poolSource->allocator = std::move(scanout);
 		}
-	} catch (const Error &e) {
+	} catch (const std::exception &e) {
 		p->display.reset();
-		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("%s", e.what()), (nullptr));
+		/* A configuration error here is a display that was not found. */
+		DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_NOT_FOUND);
 		return FALSE;
 	}
 	GST_OBJECT_LOCK(self);
@@ -330,6 +253,8 @@ static void flipped(Priv *p)
 	p->pending = nullptr;
 	p->onScreenCopy = p->pendingCopy;
 	p->pendingCopy = -1;
+	if (p->oldCopyFlips > 0)
+		p->oldCopyFlips--;
 }
 
 /* Waits for the pending flip. FLUSHING when unlocked, ERROR after timeout. */
@@ -366,8 +291,8 @@ static GstFlowReturn waitFlip(GstDmapipeSink *self, GstClockTime timeout, bool f
 			continue;
 		try {
 			p->display->handleEvents([p](uint64_t) { flipped(p); });
-		} catch (const Error &e) {
-			GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
+		} catch (const std::exception &e) {
+			DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_WRITE);
 			return GST_FLOW_ERROR;
 		}
 	}
@@ -400,13 +325,15 @@ static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
 	p->onScreenCopy = p->pendingCopy = -1;
 	drainGone(p);
 	{
-		std::lock_guard<std::mutex> l(p->shared->lock);
-		p->shared->scanout.reset();
+		std::lock_guard<std::mutex> l(p->poolSource->lock);
+		p->poolSource->allocator.reset();
 	}
 	/* Puts back what was on the display (KmsDisplay restores on destruction). */
 	p->display.reset();
 	p->copyMaps.clear();
 	p->copies.clear();
+	p->oldCopies.clear();
+	p->oldCopyFlips = 0;
 	gst_clear_caps(&p->probed);
 	if (p->poll) {
 		gst_poll_free(p->poll);
@@ -438,10 +365,54 @@ static GstCaps *gst_dmapipe_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
 	return caps;
 }
 
+/*
+ * New caps: the copy buffers of the old ones go, with their framebuffers;
+ * the one on screen stays until the next frame replaced it (dropOldCopies).
+ */
+static void retireCopies(Priv *p)
+{
+	if (p->copies.empty())
+		return;
+	/* A pending old copy goes on screen at the next flip and off at the one after. */
+	p->oldCopyFlips = p->pendingCopy >= 0 ? 2 : p->onScreenCopy >= 0 ? 1 : 0;
+	p->onScreenCopy = p->pendingCopy = -1;
+	p->copyMaps.clear();
+	for (auto &b : p->copies)
+		p->oldCopies.push_back(std::move(b));
+	p->copies.clear();
+}
+
+static void dropOldCopies(Priv *p)
+{
+	if (p->oldCopyFlips > 0 || p->oldCopies.empty())
+		return;
+	if (p->display)
+		for (const auto &b : p->oldCopies)
+			p->display->releaseFramebuffer(*b);
+	p->oldCopies.clear();
+}
+
 static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, const GstVideoInfo *info)
 {
 	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
 	Priv *p = self->priv;
+	/* GStreamer 1.24+ parses DMA_DRM caps as format DMA_DRM: the real one is in drm-format. */
+	GstVideoInfo real;
+	if (isDmaDrmCaps(caps)) {
+		std::string why;
+		GstCaps *internal = capsToInternal(caps, &why);
+		bool ok = internal && !gst_caps_is_empty(internal) &&
+			gst_video_info_from_caps(&real, internal);
+		if (internal)
+			gst_caps_unref(internal);
+		if (!ok) {
+			GST_ELEMENT_ERROR(
+				self, CORE, NEGOTIATION, ("cannot scan out %" GST_PTR_FORMAT, caps),
+				("%s", why.empty() ? "unusable DMA_DRM caps" : why.c_str()));
+			return FALSE;
+		}
+		info = &real;
+	}
 	if (!pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(info))) {
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("no scanout format for %" GST_PTR_FORMAT, caps), (nullptr));
@@ -453,10 +424,7 @@ static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, co
 	     GST_VIDEO_INFO_HEIGHT(info) != GST_VIDEO_INFO_HEIGHT(&p->info))) {
 		/* A new size or format: choose the layout again, new copy buffers. */
 		p->configured = false;
-		if (p->onScreenCopy < 0 && p->pendingCopy < 0) {
-			p->copyMaps.clear();
-			p->copies.clear();
-		}
+		retireCopies(p);
 	}
 	p->info = *info;
 	p->haveInfo = true;
@@ -471,38 +439,69 @@ static gboolean gst_dmapipe_sink_propose_allocation(GstBaseSink *bsink, GstQuery
 	GstCaps *caps = nullptr;
 	gboolean needPool = FALSE;
 	gst_query_parse_allocation(query, &caps, &needPool);
+	/* As kmssink: any stride and offset, and crops shown without a copy. */
 	gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+	gst_query_add_allocation_meta(query, GST_VIDEO_CROP_META_API_TYPE, nullptr);
 	if (!caps)
 		return TRUE;
 	GstVideoInfo info;
-	if (!gst_video_info_from_caps(&info, caps) ||
-	    !pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info)))
+	if (!videoInfoFromCaps(&info, caps) || !pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info)))
 		return TRUE;
-	{
-		std::lock_guard<std::mutex> l(p->shared->lock);
-		if (!p->shared->scanout)
-			return TRUE;
-	}
 	GST_OBJECT_LOCK(self);
 	bool offer = p->offerPool;
 	GST_OBJECT_UNLOCK(self);
-	if (!needPool || !offer)
-		return TRUE;
-	auto *pool = reinterpret_cast<GstDmapipeSinkPool *>(
-		g_object_new(gst_dmapipe_sink_pool_get_type(), nullptr));
-	gst_object_ref_sink(pool);
-	pool->shared = new std::shared_ptr<Shared>(p->shared);
-	GstStructure *config = gst_buffer_pool_get_config(GST_BUFFER_POOL(pool));
-	gst_buffer_pool_config_set_params(config, caps, guint(info.size), 2, 0);
-	gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
-	if (!gst_buffer_pool_set_config(GST_BUFFER_POOL(pool), config)) {
-		gst_object_unref(pool);
+	guint size = dmabufPoolSize(*p->poolSource, caps);
+	if (!needPool || !offer || !size) {
+		/*
+		 * No pool, still the minimum: the sink holds the frame on screen
+		 * and the pending one, which upstream's own pool must cover.
+		 */
+		gst_query_add_allocation_pool(query, nullptr, size ? size : guint(info.size), 2, 0);
 		return TRUE;
 	}
-	gst_query_add_allocation_pool(query, GST_BUFFER_POOL(pool), guint(info.size), 2, 0);
+	GstBufferPool *pool = dmabufPoolNew(p->poolSource);
+	GstStructure *config = gst_buffer_pool_get_config(pool);
+	gst_buffer_pool_config_set_params(config, caps, size, 2, 0);
+	gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+	if (!gst_buffer_pool_set_config(pool, config)) {
+		gst_object_unref(pool);
+		gst_query_add_allocation_pool(query, nullptr, size, 2, 0);
+		return TRUE;
+	}
+	gst_query_add_allocation_pool(query, pool, size, 2, 0);
 	GST_DEBUG_OBJECT(self, "proposed a pool of scanout dma-bufs for %" GST_PTR_FORMAT, caps);
 	gst_object_unref(pool);
 	return TRUE;
+}
+
+/*
+ * The visible rectangle of buf (GstVideoCropMeta, which the sink advertises
+ * as VA decoders and v4l2 codecs need), aligned down to the format's chroma
+ * subsampling; the whole frame without one.
+ */
+struct Crop {
+	guint x = 0, y = 0, width = 0, height = 0;
+};
+static Crop cropOf(GstBuffer *buf, GstVideoFormat vf, guint w, guint h)
+{
+	Crop c { 0, 0, w, h };
+	GstVideoCropMeta *m = gst_buffer_get_video_crop_meta(buf);
+	if (!m || !m->width || !m->height || m->x >= w || m->y >= h)
+		return c;
+	const GstVideoFormatInfo *fi = gst_video_format_get_info(vf);
+	guint ax = 1, ay = 1;
+	for (guint comp = 0; comp < GST_VIDEO_FORMAT_INFO_N_COMPONENTS(fi); comp++) {
+		ax = std::max(ax, 1u << GST_VIDEO_FORMAT_INFO_W_SUB(fi, comp));
+		ay = std::max(ay, 1u << GST_VIDEO_FORMAT_INFO_H_SUB(fi, comp));
+	}
+	/* Packed 4:2:2 (YUY2, UYVY) keeps a pixel pair in one macropixel. */
+	if (GST_VIDEO_FORMAT_INFO_N_PLANES(fi) == 1 && GST_VIDEO_FORMAT_INFO_IS_YUV(fi))
+		ax = std::max(ax, 2u);
+	c.x = m->x / ax * ax;
+	c.y = m->y / ay * ay;
+	c.width = std::min(m->width + (m->x - c.x), w - c.x);
+	c.height = std::min(m->height + (m->y - c.y), h - c.y);
+	return c;
 }
 
 /* The DmaBuffer of a GstBuffer of dma-buf memories, made once per memory. */
@@ -527,9 +526,25 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 		offsets[i] = meta ? meta->offset[i] : GST_VIDEO_INFO_PLANE_OFFSET(&info, i);
 		strides[i] = meta ? meta->stride[i] : GST_VIDEO_INFO_PLANE_STRIDE(&info, i);
 	}
+	auto pf = pixelFormatFromVideo(vf);
+	if (!pf || pf->planes != nplanes)
+		return nullptr;
+	/* A crop scans out from the first visible pixel: the planes' offsets move there. */
+	Crop crop = cropOf(buf, vf, w, h);
+	for (guint i = 0; i < nplanes; i++)
+		offsets[i] += gsize(pf->planeHeight(i, crop.y)) * gsize(strides[i]) +
+			pf->minStride(i, crop.x);
+	w = crop.width;
+	h = crop.height;
 	GstMemory *first = gst_buffer_peek_memory(buf, 0);
-	auto *c = static_cast<Cached *>(
-		gst_mini_object_get_qdata(GST_MINI_OBJECT(first), cacheQuark()));
+	Cached *c = nullptr;
+	{
+		/* Only this sink's streaming thread replaces its entry: c stays valid. */
+		std::lock_guard<std::mutex> l(cacheLock);
+		for (auto &e : sinkCache(first).entries)
+			if (e->shared == p->shared)
+				c = e.get();
+	}
 	if (c && c->buffer && c->format == vf && c->width == w && c->height == h &&
 	    c->nplanes == nplanes && !memcmp(c->offsets, offsets, nplanes * sizeof(gsize)) &&
 	    !memcmp(c->strides, strides, nplanes * sizeof(gint))) {
@@ -540,13 +555,11 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 			return c->buffer.get();
 	}
 
-	auto pf = pixelFormatFromVideo(vf);
-	if (!pf || pf->planes != nplanes)
-		return nullptr;
 	std::vector<Plane> planes =
 		dmaPlanesOf(buf, *pf, h, nplanes, offsets, strides, "dmapipesink");
 	auto db = std::make_unique<DmaBuffer>(*pf, w, h, std::move(planes), std::string());
-	c = new Cached {};
+	auto entry = std::make_unique<Cached>();
+	c = entry.get();
 	c->shared = p->shared;
 	c->format = vf;
 	c->width = w;
@@ -560,8 +573,16 @@ static const DmaBuffer *importBuffer(GstDmapipeSink *self, GstBuffer *buf)
 			 db->exporter().c_str(), db->id(), pf->name, w, h, strides[0]);
 	c->buffer = std::move(db);
 	const DmaBuffer *ret = c->buffer.get();
-	/* Replaces (and frees) an outdated entry. */
-	gst_mini_object_set_qdata(GST_MINI_OBJECT(first), cacheQuark(), c, cachedFree);
+	std::unique_ptr<Cached> outdated;
+	{
+		std::lock_guard<std::mutex> l(cacheLock);
+		auto &entries = sinkCache(first).entries;
+		for (auto &e : entries)
+			if (e->shared == p->shared)
+				outdated = std::move(e);
+		entries.erase(std::remove(entries.begin(), entries.end(), nullptr), entries.end());
+		entries.push_back(std::move(entry));
+	}
 	return ret;
 }
 
@@ -570,13 +591,12 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 {
 	Priv *p = self->priv;
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&p->info));
-	uint32_t w = GST_VIDEO_INFO_WIDTH(&p->info), h = GST_VIDEO_INFO_HEIGHT(&p->info);
+	Crop crop = cropOf(buf, GST_VIDEO_INFO_FORMAT(&p->info), GST_VIDEO_INFO_WIDTH(&p->info),
+			   GST_VIDEO_INFO_HEIGHT(&p->info));
+	uint32_t w = crop.width, h = crop.height;
 	if (p->copies.empty() || p->copies[0]->format().drm != pf->drm ||
 	    p->copies[0]->width() != w || p->copies[0]->height() != h) {
-		if (p->onScreenCopy >= 0 || p->pendingCopy >= 0)
-			throw Error("size changed while a copy is on screen");
-		p->copyMaps.clear();
-		p->copies.clear();
+		retireCopies(p);
 		std::unique_ptr<Allocator> alloc = p->display->dumbAllocator();
 		BufferLayout layout = alloc->adjust(BufferLayout::contiguous(*pf, w, h));
 		for (int i = 0; i < 3; i++) {
@@ -599,9 +619,11 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 		uint8_t *base = p->copyMaps[idx].data();
 		for (unsigned pl = 0; pl < pf->planes; pl++) {
 			const Plane &d = dst.planes()[pl];
-			const uint8_t *src =
-				static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, pl));
 			gint sstride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, pl);
+			const uint8_t *src =
+				static_cast<const uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, pl)) +
+				size_t(pf->planeHeight(pl, crop.y)) * size_t(sstride) +
+				pf->minStride(pl, crop.x);
 			uint32_t bytes = pf->minStride(pl, w);
 			for (uint32_t y = 0; y < pf->planeHeight(pl, h); y++)
 				memcpy(base + d.offset + size_t(y) * d.stride,
@@ -619,10 +641,12 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 	Priv *p = self->priv;
 	if (!p->display || !p->haveInfo)
 		return GST_FLOW_NOT_NEGOTIATED;
-	drainGone(p);
 	GstFlowReturn ret = waitFlip(self, 5 * GST_SECOND, true);
 	if (ret != GST_FLOW_OK)
 		return ret;
+	/* After the flip: a framebuffer that goes is not on screen (a layout change of one memory). */
+	drainGone(p);
+	dropOldCopies(p);
 	try {
 		const DmaBuffer *scan = nullptr;
 		int copy = -1;
@@ -669,8 +693,8 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 		p->frames++;
 		GST_LOG_OBJECT(self, "committed %s dma-buf %" G_GUINT64_FORMAT,
 			       copy < 0 ? "input" : "copy", scan->id());
-	} catch (const Error &e) {
-		GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
+	} catch (const std::exception &e) {
+		DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_WRITE);
 		return GST_FLOW_ERROR;
 	}
 	return GST_FLOW_OK;

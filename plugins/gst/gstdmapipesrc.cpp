@@ -14,8 +14,11 @@
 #include <gst/base/gstpushsrc.h>
 
 #include <fcntl.h>
+#include <linux/videodev2.h>
 #include <time.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -69,25 +72,31 @@ const char *allocName(int mode)
 }
 
 /*
- * What outstanding GstBuffers need after the element moved on: the capture
- * device (to queue their V4L2 buffer again) and the memories they wrap.
+ * What the memories of outstanding frames need after the element moved on:
+ * the capture device (to queue their V4L2 buffer again) and the memories.
+ *
+ * A capture buffer goes back to the device when the last of its GstMemories
+ * is disposed, not when the GstBuffer that carried it is freed: a shallow
+ * copy (gst_buffer_copy, tee, videorate, make_writable) shares the memories
+ * and must keep reading the same bytes (v4l2src and libcamerasrc recycle the
+ * same way). While a memory is idle the element holds its one reference;
+ * pushing it hands that reference to the GstBuffer, and its dispose takes it
+ * back instead of freeing it.
  */
 struct Shared {
 	std::mutex lock;
+	/* Signalled when a buffer went back to the device, on flush and on error. */
+	std::condition_variable requeued;
 	std::unique_ptr<Source> cap;
 	std::vector<std::unique_ptr<DmaBuffer>> buffers;
 	std::vector<std::vector<GstMemory *>> memories; /* per V4L2 buffer */
 	std::vector<GstLayout> layouts;
-	std::vector<bool> outstanding;
+	std::vector<unsigned> memoriesOut; /* per V4L2 buffer: its memories downstream */
 	bool streaming = false;
+	bool flushing = false;
+	/* Stopped or reconfigured: returning memories are freed, not requeued. */
+	bool retired = false;
 	std::string error; /* a QBUF from a release that failed */
-
-	~Shared()
-	{
-		for (auto &mems : memories)
-			for (GstMemory *m : mems)
-				gst_memory_unref(m);
-	}
 
 	/* Stops streaming and frees the V4L2 buffers; outstanding memories stay valid. */
 	void stopLocked()
@@ -98,41 +107,87 @@ struct Shared {
 			if (cap->streaming())
 				cap->stop();
 			cap->releaseBuffers();
-		} catch (const Error &e) {
+		} catch (const std::exception &e) {
 			GST_WARNING("stopping capture: %s", e.what());
 		}
 		streaming = false;
 	}
+
+	/*
+	 * Stops and lets go of the memories: the idle ones now, the outstanding
+	 * ones when downstream disposes them. Call with a reference to this held.
+	 */
+	void retire();
 };
 
-struct Release {
+/* The qdata of each capture memory: whose and which buffer's it is. */
+struct MemoryTag {
 	std::shared_ptr<Shared> shared;
 	unsigned index;
+	bool out = false; /* downstream holds it (under shared->lock) */
 };
 
-void releaseNotify(gpointer data)
+GQuark memoryTagQuark()
 {
-	auto *r = static_cast<Release *>(data);
-	{
-		std::lock_guard<std::mutex> l(r->shared->lock);
-		Shared &s = *r->shared;
-		if (r->index < s.outstanding.size())
-			s.outstanding[r->index] = false;
-		if (s.streaming && s.cap) {
-			try {
-				s.cap->queue(r->index);
-			} catch (const Error &e) {
-				s.error = e.what();
-			}
-		}
-	}
-	delete r;
+	static GQuark q = g_quark_from_static_string("dmapipesrc-memory");
+	return q;
 }
 
-GQuark releaseQuark()
+MemoryTag *memoryTag(GstMemory *mem)
 {
-	static GQuark q = g_quark_from_static_string("dmapipesrc-release");
-	return q;
+	return static_cast<MemoryTag *>(
+		gst_mini_object_get_qdata(GST_MINI_OBJECT_CAST(mem), memoryTagQuark()));
+}
+
+void memoryTagFree(gpointer data)
+{
+	delete static_cast<MemoryTag *>(data);
+}
+
+/* GstMiniObject dispose of a capture memory: FALSE keeps it for the next frame. */
+gboolean memoryDispose(GstMiniObject *obj)
+{
+	GstMemory *mem = GST_MEMORY_CAST(obj);
+	MemoryTag *tag = memoryTag(mem);
+	if (!tag)
+		return TRUE;
+	std::shared_ptr<Shared> shared = tag->shared;
+	std::lock_guard<std::mutex> l(shared->lock);
+	if (shared->retired)
+		return TRUE; /* frees it; the qdata's notify drops the tag */
+	gst_memory_ref(mem);
+	tag->out = false;
+	unsigned i = tag->index;
+	if (shared->memoriesOut[i] > 0 && --shared->memoriesOut[i] == 0 && shared->streaming &&
+	    shared->cap) {
+		try {
+			shared->cap->queue(i);
+		} catch (const std::exception &e) {
+			shared->error = e.what();
+		}
+		shared->requeued.notify_all();
+	}
+	return FALSE;
+}
+
+void Shared::retire()
+{
+	std::vector<GstMemory *> idle;
+	{
+		std::lock_guard<std::mutex> l(lock);
+		stopLocked();
+		retired = true;
+		for (auto &mems : memories)
+			for (GstMemory *m : mems)
+				if (!memoryTag(m)->out)
+					idle.push_back(m);
+		memories.clear();
+		requeued.notify_all();
+	}
+	for (GstMemory *m : idle) {
+		GST_MINI_OBJECT_CAST(m)->dispose = nullptr;
+		gst_memory_unref(m);
+	}
 }
 
 uint64_t monotonicNs()
@@ -148,7 +203,12 @@ struct Priv {
 	int alloc = ALLOC_AUTO;
 	guint bufferCount = 6;
 
-	std::shared_ptr<Shared> shared;
+	std::shared_ptr<Shared> shared; /* replaced under the object lock */
+	bool flushing = false; /* object lock */
+	bool dmaDrm = false; /* the negotiated caps are DMA_DRM */
+	GstVideoInfo pendingInfo; /* set_caps() -> decide_allocation() */
+	bool needConfigure = false;
+	guint configuredCount = 0;
 	GstCaps *probed = nullptr;
 	GstAllocator *dmabufAllocator = nullptr;
 	GstPoll *poll = nullptr;
@@ -239,7 +299,7 @@ static GstCaps *probeCaps(Source &cap)
 			std::vector<double> rates;
 			try {
 				rates = cap.frameRates(fourcc, size.width, size.height);
-			} catch (const Error &) {
+			} catch (const std::exception &) {
 			}
 			if (rates.empty()) {
 				gst_structure_set(s, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1,
@@ -285,11 +345,17 @@ static gboolean gst_dmapipe_src_start(GstBaseSrc *bsrc)
 		shared->cap = openSource(device);
 		GST_INFO_OBJECT(self, "opened %s (%s)", shared->cap->path().c_str(),
 				shared->cap->driver().c_str());
-		p->probed = probeCaps(*shared->cap);
+		GstCaps *internal = probeCaps(*shared->cap);
+		p->probed = capsToExternal(internal);
+		gst_caps_unref(internal);
 		GST_LOG_OBJECT(self, "device caps %" GST_PTR_FORMAT, p->probed);
+		GST_OBJECT_LOCK(self);
+		shared->flushing = p->flushing;
 		p->shared = shared;
-	} catch (const Error &e) {
-		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("%s", e.what()), (nullptr));
+		GST_OBJECT_UNLOCK(self);
+	} catch (const std::exception &e) {
+		/* A configuration error here is a device that was not found. */
+		DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_NOT_FOUND);
 		return FALSE;
 	}
 	p->dmabufAllocator = gst_dmabuf_allocator_new();
@@ -308,12 +374,14 @@ static gboolean gst_dmapipe_src_stop(GstBaseSrc *bsrc)
 	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
 	Priv *p = self->priv;
 	if (p->shared) {
-		std::lock_guard<std::mutex> l(p->shared->lock);
-		p->shared->stopLocked();
+		p->shared->retire();
 		/* Close the device now: the next start() must be able to set a format. */
+		std::lock_guard<std::mutex> l(p->shared->lock);
 		p->shared->cap.reset();
 	}
+	GST_OBJECT_LOCK(self);
 	p->shared.reset();
+	GST_OBJECT_UNLOCK(self);
 	gst_clear_caps(&p->probed);
 	if (p->poll) {
 		gst_poll_free(p->poll);
@@ -341,9 +409,102 @@ static GstCaps *gst_dmapipe_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
 	return caps;
 }
 
-static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
+/*
+ * The colorimetry a V4L2 format reports (colorspace, ycbcr_enc, quantization)
+ * as GStreamer's, for YUV formats; empty when the driver leaves it default.
+ * As v4l2src's gst_v4l2_object_get_colorspace(), with V4L2's defaults for
+ * the encoding and range of each colorspace.
+ */
+static std::string yuvColorimetry(const CaptureFormat &cf)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstVideoColorimetry c = {};
+	c.range = GST_VIDEO_COLOR_RANGE_16_235;
+	switch (cf.colorspace) {
+	case V4L2_COLORSPACE_SMPTE170M:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
+		c.transfer = GST_VIDEO_TRANSFER_BT709;
+		c.primaries = GST_VIDEO_COLOR_PRIMARIES_SMPTE170M;
+		break;
+	case V4L2_COLORSPACE_REC709:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+		c.transfer = GST_VIDEO_TRANSFER_BT709;
+		c.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
+		break;
+	case V4L2_COLORSPACE_SRGB:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
+		c.transfer = GST_VIDEO_TRANSFER_SRGB;
+		c.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
+		break;
+	case V4L2_COLORSPACE_JPEG:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
+		c.transfer = GST_VIDEO_TRANSFER_SRGB;
+		c.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
+		c.range = GST_VIDEO_COLOR_RANGE_0_255;
+		break;
+	case V4L2_COLORSPACE_BT2020:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT2020;
+		c.transfer = GST_VIDEO_TRANSFER_BT2020_12;
+		c.primaries = GST_VIDEO_COLOR_PRIMARIES_BT2020;
+		break;
+	default:
+		return {};
+	}
+	switch (cf.ycbcrEnc) {
+	case V4L2_YCBCR_ENC_601:
+	case V4L2_YCBCR_ENC_XV601:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
+		break;
+	case V4L2_YCBCR_ENC_709:
+	case V4L2_YCBCR_ENC_XV709:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+		break;
+	case V4L2_YCBCR_ENC_BT2020:
+		c.matrix = GST_VIDEO_COLOR_MATRIX_BT2020;
+		break;
+	default:
+		break;
+	}
+	if (cf.quantization == V4L2_QUANTIZATION_FULL_RANGE)
+		c.range = GST_VIDEO_COLOR_RANGE_0_255;
+	else if (cf.quantization == V4L2_QUANTIZATION_LIM_RANGE)
+		c.range = GST_VIDEO_COLOR_RANGE_16_235;
+	gchar *str = gst_video_colorimetry_to_string(&c);
+	std::string out = str ? str : "";
+	g_free(str);
+	return out;
+}
+
+/* Adds the device's colorimetry to fixed caps of a YUV format that do not name one. */
+static void addColorimetry(Source &cap, GstCaps *caps)
+{
+	GstStructure *s = gst_caps_get_structure(caps, 0);
+	const char *name = gst_structure_get_string(s, "format");
+	gint w = 0, h = 0;
+	if (!name || gst_structure_has_field(s, "colorimetry") ||
+	    !gst_structure_get_int(s, "width", &w) || !gst_structure_get_int(s, "height", &h))
+		return;
+	GstVideoFormat vf = gst_video_format_from_string(name);
+	if (!GST_VIDEO_FORMAT_INFO_IS_YUV(gst_video_format_get_info(vf)))
+		return;
+	auto pf = pixelFormatFromVideo(vf);
+	if (!pf)
+		return;
+	for (uint32_t f : cap.formats()) {
+		auto fp = formatFromV4l2(f);
+		if (!fp || fp->drm != pf->drm)
+			continue;
+		/* What the device would deliver: S_FMT now, as configure() does again. */
+		std::string c = yuvColorimetry(cap.setFormat(f, uint32_t(w), uint32_t(h)));
+		if (!c.empty())
+			gst_structure_set(s, "colorimetry", G_TYPE_STRING, c.c_str(), nullptr);
+		return;
+	}
+}
+
+/* Fixates internal (1.22-form) caps. */
+static GstCaps *fixateInternal(GstDmapipeSrc *self, GstCaps *caps)
+{
+	GstBaseSrc *bsrc = GST_BASE_SRC(self);
 	Priv *p = self->priv;
 	caps = gst_caps_make_writable(caps);
 	/* Prefer what the device is set to now, then the first structure. */
@@ -385,23 +546,44 @@ static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
 					break;
 				}
 			}
-		} catch (const Error &) {
+		} catch (const std::exception &) {
 		}
 	}
 	caps = gst_caps_truncate(caps);
 	GstStructure *s = gst_caps_get_structure(caps, 0);
 	if (gst_structure_has_field(s, "framerate"))
 		gst_structure_fixate_field_nearest_fraction(s, "framerate", 30, 1);
-	return GST_BASE_SRC_CLASS(gst_dmapipe_src_parent_class)->fixate(bsrc, caps);
+	caps = GST_BASE_SRC_CLASS(gst_dmapipe_src_parent_class)->fixate(bsrc, caps);
+	if (p->shared && p->shared->cap && !gst_caps_is_empty(caps)) {
+		try {
+			addColorimetry(*p->shared->cap, caps);
+		} catch (const std::exception &e) {
+			GST_DEBUG_OBJECT(self, "no colorimetry from the device: %s", e.what());
+		}
+	}
+	return caps;
+}
+
+static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
+{
+	bool dmaDrm = isDmaDrmCaps(caps);
+	GstCaps *internal = capsToInternal(caps);
+	gst_caps_unref(caps);
+	if (gst_caps_is_empty(internal))
+		return internal;
+	GstCaps *fixed = fixateInternal(DMAPIPE_SRC(bsrc), internal);
+	/* Fixed: one structure, DMA_DRM when the peer asked for it. */
+	GstCaps *external = gst_caps_truncate(capsToExternal(fixed, dmaDrm));
+	gst_caps_unref(fixed);
+	return external;
 }
 
 /* REQBUFS, the buffers of the chosen allocation, their GstMemories, QBUF all, STREAMON. */
-static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
+static void configure(GstDmapipeSrc *self, const GstVideoInfo &info, guint count)
 {
 	Priv *p = self->priv;
 	GST_OBJECT_LOCK(self);
 	int alloc = p->alloc;
-	guint count = p->bufferCount;
 	GST_OBJECT_UNLOCK(self);
 
 	auto old = p->shared;
@@ -412,7 +594,11 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 		old->stopLocked();
 		shared->cap = std::move(old->cap);
 	}
+	old->retire();
+	GST_OBJECT_LOCK(self);
+	shared->flushing = p->flushing;
 	p->shared = shared;
+	GST_OBJECT_UNLOCK(self);
 	Source &cap = *shared->cap;
 
 	auto pf = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&info));
@@ -484,19 +670,24 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 		cap.importBuffers(ptrs);
 	}
 
-	for (const auto &b : shared->buffers) {
-		GstLayout gl = gstLayout(*b);
-		std::vector<GstMemory *> mems;
+	/* Each memory is in shared->memories as soon as it exists: retire() frees it on any error. */
+	for (unsigned i = 0; i < shared->buffers.size(); i++) {
+		const DmaBuffer &b = *shared->buffers[i];
+		GstLayout gl = gstLayout(b);
+		shared->memories.emplace_back();
+		shared->layouts.push_back(gl);
+		shared->memoriesOut.push_back(0);
 		for (guint m = 0; m < gl.nMemories; m++) {
 			int fd = fcntl(gl.memoryFd[m], F_DUPFD_CLOEXEC, 3);
 			if (fd < 0)
-				throwErrno("dup(dma-buf)", b->exporter());
-			mems.push_back(gst_dmabuf_allocator_alloc(p->dmabufAllocator, fd,
-								  gl.memorySize[m]));
+				throwErrno("dup(dma-buf)", b.exporter());
+			GstMemory *mem =
+				gst_dmabuf_allocator_alloc(p->dmabufAllocator, fd, gl.memorySize[m]);
+			gst_mini_object_set_qdata(GST_MINI_OBJECT_CAST(mem), memoryTagQuark(),
+						  new MemoryTag { shared, i }, memoryTagFree);
+			GST_MINI_OBJECT_CAST(mem)->dispose = memoryDispose;
+			shared->memories.back().push_back(mem);
 		}
-		shared->memories.push_back(std::move(mems));
-		shared->layouts.push_back(gl);
-		shared->outstanding.push_back(false);
 	}
 	{
 		std::lock_guard<std::mutex> l(shared->lock);
@@ -507,6 +698,7 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info)
 	}
 	p->info = info;
 	p->configured = true;
+	p->configuredCount = count;
 	p->allocUsed = allocName(alloc);
 	GST_INFO_OBJECT(self, "%s %ux%u stride %u from %s: %zu buffers of %s (exporter %s)",
 			pf->name, w, h, cf.strides[0], cap.path().c_str(), shared->buffers.size(),
@@ -517,24 +709,55 @@ static gboolean gst_dmapipe_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
 {
 	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
 	GstVideoInfo info;
-	if (!gst_video_info_from_caps(&info, caps)) {
+	if (!videoInfoFromCaps(&info, caps)) {
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("unusable caps %" GST_PTR_FORMAT, caps),
 				  (nullptr));
 		return FALSE;
 	}
-	if (self->priv->configured && gst_video_info_is_equal(&info, &self->priv->info))
-		return TRUE;
-	try {
-		configure(self, info);
-	} catch (const Error &e) {
-		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
-		return FALSE;
-	}
+	Priv *p = self->priv;
+	p->dmaDrm = isDmaDrmCaps(caps);
+	/* The buffers are made in decide_allocation(), which knows downstream's minimum. */
+	p->pendingInfo = info;
+	p->needConfigure = !p->configured || !gst_video_info_is_equal(&info, &p->info);
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *query)
 {
+	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	/* DMA_DRM caps say nothing of strides and offsets: only GstVideoMeta does. */
+	if (self->priv->dmaDrm &&
+	    !gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr)) {
+		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+				  ("downstream negotiated DMA_DRM caps without GstVideoMeta, which "
+				   "they require"),
+				  (nullptr));
+		return FALSE;
+	}
+	/*
+	 * As v4l2src: the frames downstream holds (a sink's on screen and
+	 * pending one) come on top of the ones the device needs to capture.
+	 */
+	guint downstreamMin = 0;
+	if (gst_query_get_n_allocation_pools(query) > 0)
+		gst_query_parse_nth_allocation_pool(query, 0, nullptr, nullptr, &downstreamMin,
+						    nullptr);
+	Priv *p = self->priv;
+	GST_OBJECT_LOCK(self);
+	guint count = p->bufferCount + downstreamMin;
+	GST_OBJECT_UNLOCK(self);
+	count = std::min(count, 32u);
+	if (p->needConfigure || count != p->configuredCount) {
+		try {
+			configure(self, p->pendingInfo, count);
+		} catch (const std::exception &e) {
+			DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_SETTINGS);
+			return FALSE;
+		}
+		p->needConfigure = false;
+		GST_DEBUG_OBJECT(self, "%u buffers: buffer-count plus downstream's minimum %u",
+				 count, downstreamMin);
+	}
 	/* Buffers come from the capture device, never from a pool downstream offers. */
 	while (gst_query_get_n_allocation_pools(query) > 0)
 		gst_query_remove_nth_allocation_pool(query, 0);
@@ -564,19 +787,34 @@ static gboolean gst_dmapipe_src_query(GstBaseSrc *bsrc, GstQuery *query)
 	return GST_BASE_SRC_CLASS(gst_dmapipe_src_parent_class)->query(bsrc, query);
 }
 
+/* unlock()/unlock_stop(): wakes create() from the device poll and from waiting for a buffer. */
+static void setFlushing(GstDmapipeSrc *self, bool flushing)
+{
+	Priv *p = self->priv;
+	if (p->poll)
+		gst_poll_set_flushing(p->poll, flushing);
+	GST_OBJECT_LOCK(self);
+	std::shared_ptr<Shared> shared = p->shared;
+	p->flushing = flushing;
+	GST_OBJECT_UNLOCK(self);
+	if (shared) {
+		std::lock_guard<std::mutex> l(shared->lock);
+		shared->flushing = flushing;
+		shared->requeued.notify_all();
+	}
+}
+
 static gboolean gst_dmapipe_src_unlock(GstBaseSrc *bsrc)
 {
 	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
-	if (self->priv->poll)
-		gst_poll_set_flushing(self->priv->poll, TRUE);
+	setFlushing(self, true);
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_src_unlock_stop(GstBaseSrc *bsrc)
 {
 	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
-	if (self->priv->poll)
-		gst_poll_set_flushing(self->priv->poll, FALSE);
+	setFlushing(self, false);
 	return TRUE;
 }
 
@@ -601,12 +839,27 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 				shared->cap->queue(frame.index);
 				continue;
 			}
-		} catch (const Error &e) {
-			GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", e.what()), (nullptr));
+		} catch (const std::exception &e) {
+			DMAPIPE_POST_ERROR(self, e, GST_RESOURCE_ERROR_READ);
 			return GST_FLOW_ERROR;
 		}
 		if (got)
 			break;
+		{
+			/*
+			 * Every buffer downstream: the device has nothing to fill
+			 * (V4L2 polls POLLERR) until a memory dispose queues one.
+			 */
+			std::unique_lock<std::mutex> l(shared->lock);
+			shared->requeued.wait(l, [&] {
+				return shared->cap->queuedCount() > 0 || !shared->streaming ||
+					shared->flushing || !shared->error.empty();
+			});
+			if (shared->flushing)
+				return GST_FLOW_FLUSHING;
+			if (!shared->error.empty())
+				continue;
+		}
 		int ret = gst_poll_wait(p->poll, GST_CLOCK_TIME_NONE);
 		if (ret < 0) {
 			if (errno == EBUSY)
@@ -619,7 +872,7 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 			return GST_FLOW_ERROR;
 		}
 		if (gst_poll_fd_has_error(p->poll, &p->pollFd)) {
-			/* Nothing queued (all buffers downstream) still waits; an error here is real. */
+			/* Queued buffers and still an error: the device's (a disconnect). */
 			std::lock_guard<std::mutex> l(shared->lock);
 			if (shared->cap->queuedCount() > 0 || !shared->cap->streaming()) {
 				GST_ELEMENT_ERROR(self, RESOURCE, READ,
@@ -627,26 +880,26 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 						  (nullptr));
 				return GST_FLOW_ERROR;
 			}
-			g_usleep(1000);
 		}
 	}
 
 	unsigned i = frame.index;
 	GstBuffer *buf = gst_buffer_new();
-	for (GstMemory *m : shared->memories[i])
-		gst_buffer_append_memory(buf, gst_memory_ref(m));
+	{
+		/* Our reference of each idle memory goes to the buffer; dispose takes it back. */
+		std::lock_guard<std::mutex> l(shared->lock);
+		for (GstMemory *m : shared->memories[i]) {
+			memoryTag(m)->out = true;
+			shared->memoriesOut[i]++;
+			gst_buffer_append_memory(buf, m);
+		}
+	}
 	const DmaBuffer &db = *shared->buffers[i];
 	const GstLayout &gl = shared->layouts[i];
 	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE,
 				       GST_VIDEO_INFO_FORMAT(&p->info), db.width(), db.height(),
 				       guint(db.planes().size()), const_cast<gsize *>(gl.offsets),
 				       const_cast<gint *>(gl.strides));
-	{
-		std::lock_guard<std::mutex> l(shared->lock);
-		shared->outstanding[i] = true;
-	}
-	gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), releaseQuark(), new Release { shared, i },
-				  releaseNotify);
 
 	/* Running time of the capture: now on the pipeline clock minus the age of the frame. */
 	GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
@@ -685,6 +938,7 @@ static void gst_dmapipe_src_init(GstDmapipeSrc *self)
 {
 	self->priv = new Priv;
 	gst_video_info_init(&self->priv->info);
+	gst_video_info_init(&self->priv->pendingInfo);
 	gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
 	gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
@@ -723,7 +977,8 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 	g_object_class_install_property(
 		gobject, PROP_BUFFER_COUNT,
 		g_param_spec_uint("buffer-count", "Buffer count",
-				  "V4L2 buffers to capture into (frames held downstream count too)",
+				  "V4L2 buffers the device captures into; downstream's minimum (the "
+				  "frames a sink holds) is added to it, up to 32 in all",
 				  2, 32, 6,
 				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
 					      GST_PARAM_MUTABLE_READY)));

@@ -12,26 +12,48 @@
 #include <algorithm>
 #include <cstring>
 
+#include <mutex>
+
 #include <dmapipe/error.h>
 
 namespace dmapipe::gst {
 
 namespace {
 
-/* One cache entry per access: a memory may be read by one element and written by another. */
-GQuark cacheQuark(Access access)
+/*
+ * The StageBuffers of one GstMemory, one per access (a memory may be read by
+ * one element and written by another). Behind a tee several elements see
+ * the same memory from their own streaming threads: entries are shared
+ * pointers, taken and replaced under cacheLock, so an element replacing an
+ * outdated entry never frees one another element is still using.
+ */
+struct StageCache {
+	std::shared_ptr<const StageBuffer> byAccess[3];
+};
+
+std::mutex cacheLock;
+
+GQuark cacheQuark()
 {
-	static GQuark q[3] = {
-		g_quark_from_static_string("dmapipe-stage-read"),
-		g_quark_from_static_string("dmapipe-stage-write"),
-		g_quark_from_static_string("dmapipe-stage-readwrite"),
-	};
-	return q[int(access)];
+	static GQuark q = g_quark_from_static_string("dmapipe-stage-buffers");
+	return q;
 }
 
-void stageBufferFree(gpointer data)
+void stageCacheFree(gpointer data)
 {
-	delete static_cast<StageBuffer *>(data);
+	delete static_cast<StageCache *>(data);
+}
+
+/* The memory's cache, made on first use; call with cacheLock held. */
+StageCache &stageCache(GstMemory *mem)
+{
+	auto *c = static_cast<StageCache *>(
+		gst_mini_object_get_qdata(GST_MINI_OBJECT_CAST(mem), cacheQuark()));
+	if (!c) {
+		c = new StageCache;
+		gst_mini_object_set_qdata(GST_MINI_OBJECT_CAST(mem), cacheQuark(), c, stageCacheFree);
+	}
+	return *c;
 }
 
 } /* namespace */
@@ -44,7 +66,7 @@ std::vector<uint8_t *> StageBuffer::planes() const
 	return v;
 }
 
-const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access access)
+std::shared_ptr<const StageBuffer> stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access access)
 {
 	guint n = gst_buffer_n_memory(buf);
 	if (n == 0 || n > GST_VIDEO_MAX_PLANES)
@@ -65,8 +87,11 @@ const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access 
 	}
 
 	GstMemory *first = gst_buffer_peek_memory(buf, 0);
-	auto *c = static_cast<StageBuffer *>(
-		gst_mini_object_get_qdata(GST_MINI_OBJECT(first), cacheQuark(access)));
+	std::shared_ptr<const StageBuffer> c;
+	{
+		std::lock_guard<std::mutex> l(cacheLock);
+		c = stageCache(first).byAccess[int(access)];
+	}
 	if (c && c->format == vf && c->width == w && c->height == h && c->nplanes == nplanes &&
 	    c->nmemories == n && !memcmp(c->offsets, offsets, sizeof(offsets)) &&
 	    !memcmp(c->strides, strides, sizeof(strides))) {
@@ -83,7 +108,7 @@ const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access 
 	if (pf->planes != nplanes)
 		throw Error(std::string(pf->name) + " has " + std::to_string(pf->planes) +
 			    " planes, the buffer " + std::to_string(nplanes));
-	auto sb = std::make_unique<StageBuffer>();
+	auto sb = std::make_shared<StageBuffer>();
 	std::vector<Plane> planes =
 		dmaPlanesOf(buf, *pf, h, nplanes, offsets, strides, "dmapipe stage");
 	/* Planes sharing one dma-buf share one mapping. */
@@ -120,10 +145,10 @@ const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access 
 	memcpy(sb->strides, strides, sizeof(strides));
 	for (guint i = 0; i < n; i++)
 		sb->memories[i] = gst_buffer_peek_memory(buf, i);
-	c = sb.release();
-	/* Replaces (and frees) an outdated entry; freed with the memory. */
-	gst_mini_object_set_qdata(GST_MINI_OBJECT(first), cacheQuark(access), c, stageBufferFree);
-	return c;
+	/* Replaces an outdated entry (its users keep it until they are done); freed with the memory. */
+	std::lock_guard<std::mutex> l(cacheLock);
+	stageCache(first).byAccess[int(access)] = sb;
+	return sb;
 }
 
 StageAccess::StageAccess(const StageBuffer &buffer)
@@ -223,31 +248,7 @@ std::string peerFormats(GstPad *pad)
 
 GstCaps *stageCaps(const std::vector<uint32_t> &drmFormats)
 {
-	GValue list = G_VALUE_INIT;
-	g_value_init(&list, GST_TYPE_LIST);
-	for (uint32_t drm : drmFormats) {
-		GstVideoFormat vf = videoFormatFromDrm(drm);
-		if (vf == GST_VIDEO_FORMAT_UNKNOWN)
-			continue;
-		GValue v = G_VALUE_INIT;
-		g_value_init(&v, G_TYPE_STRING);
-		g_value_set_string(&v, gst_video_format_to_string(vf));
-		gst_value_list_append_and_take_value(&list, &v);
-	}
-	GstCaps *caps = gst_caps_new_empty();
-	if (gst_value_list_get_size(&list) > 0) {
-		GstStructure *s =
-			gst_structure_new("video/x-raw", "width", GST_TYPE_INT_RANGE, 1, G_MAXINT,
-					  "height", GST_TYPE_INT_RANGE, 1, G_MAXINT, "framerate",
-					  GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, nullptr);
-		gst_structure_set_value(s, "format", &list);
-		gst_caps_append_structure_full(
-			caps, gst_structure_copy(s),
-			gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_DMABUF, nullptr));
-		gst_caps_append_structure(caps, s);
-	}
-	g_value_unset(&list);
-	return caps;
+	return capsForFormats(drmFormats);
 }
 
 } /* namespace dmapipe::gst */

@@ -5,7 +5,8 @@
  * CPU mapping of each of its dma-bufs with the stage's access, both made
  * once per GstMemory and kept on it (qdata, freed with the memory), so only
  * the DMA_BUF_IOCTL_SYNC bracket is per frame - as the framework's Pipeline
- * does it (docs/stages.md).
+ * does it (docs/stages.md). Safe behind a tee: elements sharing a memory
+ * share its entries, and hold what they use by reference.
  */
 #pragma once
 
@@ -49,7 +50,8 @@ struct StageBuffer {
  * from buf's GstVideoMeta, else from info. Throws dmapipe::Error when the
  * layout cannot be described or mapped.
  */
-const StageBuffer *stageBuffer(GstBuffer *buf, const GstVideoInfo &info, Access access);
+std::shared_ptr<const StageBuffer> stageBuffer(GstBuffer *buf, const GstVideoInfo &info,
+					       Access access);
 
 /*
  * One CPU access bracket per frame over every dma-buf of a StageBuffer:

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <dmapipe/allocator.h>
@@ -126,7 +128,23 @@ private:
 	uint32_t modeBlob_ = 0;
 	bool modeSet_ = false;
 	bool pending_ = false;
-	std::map<uint64_t, uint32_t> fbs_; /* buffer id -> fb id */
+	/*
+	 * A framebuffer is the dma-buf and how it is read (format, size, each
+	 * plane's offset and pitch): the same memory under another layout (a
+	 * renegotiation, a crop by offsets) is another framebuffer.
+	 */
+	struct FbKey {
+		uint64_t id;
+		uint32_t format, width, height;
+		std::array<uint32_t, 4> offsets, pitches;
+		bool operator<(const FbKey &o) const
+		{
+			return std::tie(id, format, width, height, offsets, pitches) <
+				std::tie(o.id, o.format, o.width, o.height, o.offsets, o.pitches);
+		}
+	};
+	static FbKey fbKey(const DmaBuffer &buffer);
+	std::map<FbKey, uint32_t> fbs_; /* -> fb id */
 	UniqueFd outFence_;
 	bool haveOutFence_ = false;
 	bool wantOutFence_ = false;

@@ -7,7 +7,7 @@ display=${2:-cirrus}
 frames=${3:-90}
 dev=$(vivid_dev)
 [ -n "$dev" ] || { echo "FAIL: no vivid capture node"; exit 1; }
-export GST_DEBUG=dmapipesink:4,v4l2src:3
+export GST_DEBUG=dmapipesink:4,dmapipepool:4,v4l2src:3
 run gst-launch-1.0 v4l2src device="$dev" io-mode="$mode" num-buffers="$frames" \
 	! 'video/x-raw,format=BGRx,width=640,height=480' \
 	! dmapipesink driver-name="$display"

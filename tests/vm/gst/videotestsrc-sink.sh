@@ -6,7 +6,7 @@
 pool=${1:-false}
 display=${2:-cirrus}
 frames=${3:-60}
-export GST_DEBUG=dmapipesink:4
+export GST_DEBUG=dmapipesink:4,dmapipepool:4
 run gst-launch-1.0 videotestsrc num-buffers="$frames" \
 	! 'video/x-raw,format=BGRx,width=640,height=480,framerate=30/1' \
 	! dmapipesink driver-name="$display" pool="$pool" sync=false
