@@ -76,6 +76,50 @@ std::vector<DisplayLayout> layoutCandidates(uint32_t fw, uint32_t fh,
 	return out;
 }
 
+std::vector<DisplayLayout> layoutCandidates(uint32_t fw, uint32_t fh,
+					    const std::vector<ModeSize> &modes,
+					    const LayoutRequest &req)
+{
+	if (req.scaling == Scaling::Auto && !req.w)
+		return layoutCandidates(fw, fh, modes);
+	std::vector<DisplayLayout> out;
+	if (!fw || !fh || modes.empty())
+		return out;
+	auto pref = std::find_if(modes.begin(), modes.end(),
+				 [](const ModeSize &m) { return m.preferred; });
+	const ModeSize &m = pref != modes.end() ? *pref : modes.front();
+	if (req.w && req.h) {
+		out.push_back({ m.width, m.height, false, req.x, req.y, req.w, req.h });
+		return out;
+	}
+	switch (req.scaling) {
+	case Scaling::None:
+		for (const auto &l : layoutCandidates(fw, fh, modes))
+			if (!l.scaled(fw, fh))
+				out.push_back(l);
+		break;
+	case Scaling::Fit:
+	case Scaling::Fill: {
+		/* Fit: the smaller scale of the two axes; fill: the larger (centred, clipped). */
+		bool widthLimits = uint64_t(fh) * m.width <= uint64_t(fw) * m.height;
+		if (req.scaling == Scaling::Fill)
+			widthLimits = !widthLimits;
+		uint64_t sw = widthLimits ? m.width : uint64_t(fw) * m.height / fh;
+		uint64_t sh = widthLimits ? uint64_t(fh) * m.width / fw : m.height;
+		out.push_back({ m.width, m.height, false,
+				int32_t((int64_t(m.width) - int64_t(sw)) / 2),
+				int32_t((int64_t(m.height) - int64_t(sh)) / 2), uint32_t(sw),
+				uint32_t(sh) });
+		break;
+	}
+	case Scaling::Stretch:
+	case Scaling::Auto:
+		out.push_back({ m.width, m.height, false, 0, 0, m.width, m.height });
+		break;
+	}
+	return out;
+}
+
 /* A 60 Hz mode with reduced blanking for sizes no connector lists. */
 static drmModeModeInfo makeMode(uint32_t w, uint32_t h)
 {
@@ -109,6 +153,7 @@ struct KmsDisplay::Saved {
 	uint64_t connCrtcId = 0, modeId = 0, active = 0;
 	uint64_t fbId = 0, crtcId = 0, srcX = 0, srcY = 0, srcW = 0, srcH = 0;
 	uint64_t crtcX = 0, crtcY = 0, crtcW = 0, crtcH = 0;
+	uint64_t zpos = 0;
 };
 
 static uint32_t propId(int fd, uint32_t obj, uint32_t type, const char *name,
@@ -210,18 +255,33 @@ bool KmsDisplay::open(const std::string &path, bool needConnected)
 	}
 	if (!pickPipe()) {
 		if (needConnected) {
+			/* Said when no other device fits either. */
+			unfit_ += "; " + path_ + " (" + driver_ + "): " + selectionProblem();
 			fd_.reset();
 			return false;
 		}
-		throw Error(path_ + " (" + driver_ +
-			    ") has no connected connector with a usable CRTC and plane");
+		throw Error(path_ + " (" + driver_ + "): " + selectionProblem());
 	}
 	return true;
 }
 
-KmsDisplay::KmsDisplay(const std::string &pathOrDriver) : props_(std::make_unique<Props>())
+KmsDisplay::KmsDisplay(const std::string &pathOrDriver, const DisplaySelect &select)
+	: props_(std::make_unique<Props>()), select_(select)
 {
-	if (!pathOrDriver.empty() && pathOrDriver[0] == '/') {
+	if (select.fd >= 0) {
+		/* The caller's device (a lease): used as it is, never reopened. */
+		fd_.reset(fcntl(select.fd, F_DUPFD_CLOEXEC, 3));
+		if (!fd_)
+			throwErrno("dup", "the DRM fd given");
+		path_ = "fd " + std::to_string(select.fd);
+		driver_ = driverName(fd_.get());
+		if (drmSetClientCap(fd_.get(), DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) < 0 ||
+		    drmSetClientCap(fd_.get(), DRM_CLIENT_CAP_ATOMIC, 1) < 0)
+			throwErrno("DRM_CLIENT_CAP_ATOMIC", path_ + " (" + driver_ + ")",
+				   "the driver has no atomic modesetting");
+		if (!pickPipe())
+			throw Error(path_ + " (" + driver_ + "): " + selectionProblem());
+	} else if (!pathOrDriver.empty() && pathOrDriver[0] == '/') {
 		open(pathOrDriver, false);
 	} else {
 		/* Nodes that could not be asked (ENOMEM, EACCES): said, not passed over in silence. */
@@ -247,8 +307,9 @@ KmsDisplay::KmsDisplay(const std::string &pathOrDriver) : props_(std::make_uniqu
 					     : "no KMS device of driver \"" + pathOrDriver +
 						     "\" with a connected display (`dmapipe-cam --list` "
 						     "lists them)") +
-				    unasked);
+				    unfit_ + unasked);
 	}
+	/* A lease's fd is master of its objects already; drmIsMaster says so. */
 	if (!drmIsMaster(fd_.get()) && drmSetMaster(fd_.get()) < 0)
 		throwErrno("drmSetMaster", path_ + " (" + driver_ + ")",
 			   "no DRM master: stop the compositor or the other display client, or use "
@@ -276,6 +337,56 @@ std::string KmsDisplay::connectorName() const
 	return connectorLabel(connectorType_, connectorTypeId_);
 }
 
+/* A connector by its name ("HDMI-A-1") or id ("42"); empty matches any. */
+static bool connectorMatches(const drmModeConnector *c, const std::string &want)
+{
+	if (want.empty())
+		return true;
+	if (want == std::to_string(c->connector_id))
+		return true;
+	return want == connectorLabel(c->connector_type, c->connector_type_id);
+}
+
+/* Why pickPipe() found nothing, with what the device has. */
+std::string KmsDisplay::selectionProblem() const
+{
+	int fd = fd_.get();
+	std::string connectors, planes;
+	if (drmModeRes *res = drmModeGetResources(fd)) {
+		for (int i = 0; i < res->count_connectors; i++) {
+			drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+			if (!c)
+				continue;
+			connectors += (connectors.empty() ? "" : ", ") +
+				connectorLabel(c->connector_type, c->connector_type_id) + " (id " +
+				std::to_string(c->connector_id) +
+				(c->connection == DRM_MODE_CONNECTED ? ", connected)" : ")");
+			drmModeFreeConnector(c);
+		}
+		drmModeFreeResources(res);
+	}
+	if (drmModePlaneRes *pr = drmModeGetPlaneResources(fd)) {
+		for (uint32_t i = 0; i < pr->count_planes; i++) {
+			uint64_t type = propValue(fd, pr->planes[i], DRM_MODE_OBJECT_PLANE, "type");
+			planes += (planes.empty() ? "" : ", ") + std::to_string(pr->planes[i]) +
+				(type == DRM_PLANE_TYPE_PRIMARY           ? " (primary)"
+					 : type == DRM_PLANE_TYPE_OVERLAY ? " (overlay)"
+									  : " (cursor)");
+		}
+		drmModeFreePlaneResources(pr);
+	}
+	std::string want;
+	if (!select_.connector.empty())
+		want += "connector " + select_.connector;
+	if (select_.plane)
+		want += (want.empty() ? "plane " : " with plane ") + std::to_string(select_.plane);
+	return (want.empty() ? std::string("no connected connector with a usable CRTC and plane")
+			     : "nothing usable for " + want +
+				" (a connected connector, a CRTC it reaches, a plane on that CRTC)") +
+		"; connectors: " + (connectors.empty() ? "none" : connectors) +
+		"; planes: " + (planes.empty() ? "none" : planes);
+}
+
 bool KmsDisplay::pickPipe()
 {
 	int fd = fd_.get();
@@ -288,7 +399,8 @@ bool KmsDisplay::pickPipe()
 			continue;
 		/* Writeback connectors are not displays. */
 		if (c->connection != DRM_MODE_CONNECTED ||
-		    c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK || !c->count_modes) {
+		    c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK || !c->count_modes ||
+		    !connectorMatches(c, select_.connector)) {
 			drmModeFreeConnector(c);
 			continue;
 		}
@@ -306,9 +418,11 @@ bool KmsDisplay::pickPipe()
 				drmModePlane *pl = drmModeGetPlane(fd, planes->planes[p]);
 				if (!pl)
 					continue;
-				if ((pl->possible_crtcs & (1u << k)) &&
-				    propValue(fd, pl->plane_id, DRM_MODE_OBJECT_PLANE, "type") ==
-					    DRM_PLANE_TYPE_PRIMARY) {
+				bool wanted = select_.plane
+					? pl->plane_id == select_.plane
+					: propValue(fd, pl->plane_id, DRM_MODE_OBJECT_PLANE,
+						    "type") == DRM_PLANE_TYPE_PRIMARY;
+				if ((pl->possible_crtcs & (1u << k)) && wanted) {
 					connector_ = c->connector_id;
 					connectorType_ = c->connector_type;
 					connectorTypeId_ = c->connector_type_id;
@@ -346,6 +460,7 @@ bool KmsDisplay::pickPipe()
 	for (size_t i = 0; i < std::size(names); i++)
 		*ids[i] = propId(fd, plane_, DRM_MODE_OBJECT_PLANE, names[i]);
 	haveOutFence_ = p.crtcOutFence != 0;
+	zposProp_ = propId(fd, plane_, DRM_MODE_OBJECT_PLANE, "zpos");
 	return p.connCrtcId && p.crtcModeId && p.crtcActive && p.fbId && p.crtcId;
 }
 
@@ -363,6 +478,7 @@ void KmsDisplay::save()
 			     &s.srcH, &s.crtcX,  &s.crtcY, &s.crtcW, &s.crtcH };
 	for (size_t i = 0; i < std::size(names); i++)
 		*vals[i] = propValue(fd, plane_, DRM_MODE_OBJECT_PLANE, names[i]);
+	s.zpos = propValue(fd, plane_, DRM_MODE_OBJECT_PLANE, "zpos");
 }
 
 void KmsDisplay::restore()
@@ -388,6 +504,8 @@ void KmsDisplay::restore()
 	for (size_t i = 0; i < std::size(ids); i++)
 		if (ids[i])
 			drmModeAtomicAddProperty(req, plane_, ids[i], vals[i]);
+	if (zpos_ >= 0)
+		drmModeAtomicAddProperty(req, plane_, zposProp_, s.zpos);
 	int ret = drmModeAtomicCommit(fd_.get(), req, DRM_MODE_ATOMIC_ALLOW_MODESET, nullptr);
 	int err = errno;
 	drmModeAtomicFree(req);
@@ -728,6 +846,8 @@ int KmsDisplay::atomicCommit(const DmaBuffer &buf, const DisplayLayout &l, uint3
 	drmModeAtomicAddProperty(req, plane_, p.crtcY, uint64_t(int64_t(l.y)));
 	drmModeAtomicAddProperty(req, plane_, p.crtcW, l.w);
 	drmModeAtomicAddProperty(req, plane_, p.crtcH, l.h);
+	if (zpos_ >= 0)
+		drmModeAtomicAddProperty(req, plane_, zposProp_, uint64_t(zpos_));
 	int ret = drmModeAtomicCommit(fd_.get(), req, flags, this);
 	int err = errno;
 	drmModeAtomicFree(req);
@@ -746,7 +866,7 @@ int KmsDisplay::atomicCommit(const DmaBuffer &buf, const DisplayLayout &l, uint3
 	return ret;
 }
 
-DisplayLayout KmsDisplay::configure(const DmaBuffer &sample)
+DisplayLayout KmsDisplay::configure(const DmaBuffer &sample, const LayoutRequest &request)
 {
 	if (std::find(formats_.begin(), formats_.end(), sample.format().drm) == formats_.end()) {
 		std::string have;
@@ -755,14 +875,14 @@ DisplayLayout KmsDisplay::configure(const DmaBuffer &sample)
 		throw Error(path_ + " (" + driver_ + ") cannot scan out " + sample.format().name +
 			    "; its plane takes " + have);
 	}
-	auto candidates = layoutCandidates(sample.width(), sample.height(), modes_);
+	auto candidates = layoutCandidates(sample.width(), sample.height(), modes_, request);
 	std::string tried;
 	for (const auto &l : candidates) {
 		if (atomicCommit(sample, l,
 				 DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_ATOMIC_ALLOW_MODESET) == 0) {
 			layout_ = l;
 			/* A new layout may need another mode: the next commit may set it. */
-			modeSet_ = false;
+			modesetNext_ = true;
 			return l;
 		}
 		if (errno == EACCES || errno == EPERM)
@@ -781,12 +901,42 @@ DisplayLayout KmsDisplay::configure(const DmaBuffer &sample)
 		    " frame; modes: " + modes + "; tried:" + tried);
 }
 
+void KmsDisplay::setZpos(uint64_t zpos)
+{
+	if (!zposProp_)
+		throw Error(path_ + " (" + driver_ + "): plane " + std::to_string(plane_) +
+			    " has no zpos property");
+	drmModePropertyRes *p = drmModeGetProperty(fd_.get(), zposProp_);
+	bool immutable = p && (p->flags & DRM_MODE_PROP_IMMUTABLE);
+	uint64_t lo = p && p->count_values >= 2 ? p->values[0] : 0;
+	uint64_t hi = p && p->count_values >= 2 ? p->values[1] : UINT64_MAX;
+	drmModeFreeProperty(p);
+	if (immutable)
+		throw Error(path_ + " (" + driver_ + "): the zpos of plane " +
+			    std::to_string(plane_) + " is fixed by the driver");
+	if (zpos < lo || zpos > hi)
+		throw Error(path_ + " (" + driver_ + "): zpos " + std::to_string(zpos) +
+			    " is outside plane " + std::to_string(plane_) + "'s range " +
+			    std::to_string(lo) + ".." + std::to_string(hi));
+	zpos_ = int64_t(zpos);
+}
+
+ModeSize KmsDisplay::currentMode() const
+{
+	if (layout_.modeWidth)
+		return { layout_.modeWidth, layout_.modeHeight, false };
+	for (const auto &m : modes_)
+		if (m.preferred)
+			return m;
+	return modes_.empty() ? ModeSize { 0, 0, false } : modes_.front();
+}
+
 void KmsDisplay::commit(const DmaBuffer &buf)
 {
 	if (pending_)
 		throw Error("commit while a flip is pending on " + path_);
 	uint32_t flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
-	if (!modeSet_)
+	if (!modeSet_ || modesetNext_)
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	if (atomicCommit(buf, layout_, flags) < 0)
 		throwErrno("atomic commit", path_ + " (" + driver_ + ")",
@@ -794,6 +944,7 @@ void KmsDisplay::commit(const DmaBuffer &buf)
 				   : errno == ENODEV ? "the display device was removed"
 						     : "");
 	modeSet_ = true;
+	modesetNext_ = false;
 	pending_ = true;
 }
 

@@ -216,6 +216,8 @@ struct GstDmapipeConvertClass {
 };
 
 G_DEFINE_TYPE(GstDmapipeConvert, gst_dmapipe_convert, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dmapipeconvert, "dmapipeconvert", GST_RANK_NONE,
+			    gst_dmapipe_convert_get_type());
 
 #define DMAPIPE_CONVERT(obj) (reinterpret_cast<GstDmapipeConvert *>(obj))
 

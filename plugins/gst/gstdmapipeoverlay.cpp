@@ -64,6 +64,8 @@ struct GstDmapipeOverlayClass {
 };
 
 G_DEFINE_TYPE(GstDmapipeOverlay, gst_dmapipe_overlay, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dmapipeoverlay, "dmapipeoverlay", GST_RANK_NONE,
+			    gst_dmapipe_overlay_get_type());
 
 #define DMAPIPE_OVERLAY(obj) (reinterpret_cast<GstDmapipeOverlay *>(obj))
 

@@ -100,6 +100,12 @@ struct Priv {
 	/* properties (object lock) */
 	std::string device, driverName, connector;
 	bool offerPool = true;
+	std::string connectorWanted;
+	guint planeId = 0, planeInUse = 0;
+	gint zpos = -1, fd = -1;
+	Scaling scaling = Scaling::Auto;
+	LayoutRequest render; /* GstVideoOverlay's render rectangle; w = 0: none */
+	gint displayWidth = 0, displayHeight = 0;
 
 	std::shared_ptr<Shared> shared = std::make_shared<Shared>();
 	/* The pool's scanout allocator, while the display is open. */
@@ -140,17 +146,83 @@ struct GstDmapipeSinkClass {
 	GstVideoSinkClass parent_class;
 };
 
-G_DEFINE_TYPE(GstDmapipeSink, gst_dmapipe_sink, GST_TYPE_VIDEO_SINK)
+static void gst_dmapipe_sink_overlay_init(GstVideoOverlayInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE(GstDmapipeSink, gst_dmapipe_sink, GST_TYPE_VIDEO_SINK,
+			G_IMPLEMENT_INTERFACE(GST_TYPE_VIDEO_OVERLAY, gst_dmapipe_sink_overlay_init))
+GST_ELEMENT_REGISTER_DEFINE(dmapipesink, "dmapipesink", GST_RANK_NONE, gst_dmapipe_sink_get_type());
 
 #define DMAPIPE_SINK(obj) (reinterpret_cast<GstDmapipeSink *>(obj))
 
-enum { PROP_0, PROP_DEVICE, PROP_DRIVER_NAME, PROP_CONNECTOR, PROP_POOL };
+enum {
+	PROP_0,
+	PROP_DEVICE,
+	PROP_DRIVER_NAME,
+	PROP_CONNECTOR,
+	PROP_POOL,
+	PROP_PLANE_ID,
+	PROP_ZPOS,
+	PROP_SCALING,
+	PROP_FD,
+	PROP_DISPLAY_WIDTH,
+	PROP_DISPLAY_HEIGHT,
+	PROP_OVERLAY, /* GstVideoOverlay's render-rectangle */
+};
+
+GType scalingType()
+{
+	static GType type = 0;
+	static const GEnumValue values[] = {
+		{ int(Scaling::Auto),
+		  "a mode of the frame's size (listed or made), else centred, fit or fill", "auto" },
+		{ int(Scaling::None), "a mode of the frame's size, else centred; never scaled",
+		  "none" },
+		{ int(Scaling::Fit), "scaled to fit the preferred mode, aspect ratio kept", "fit" },
+		{ int(Scaling::Fill), "scaled to cover the preferred mode, aspect ratio kept",
+		  "fill" },
+		{ int(Scaling::Stretch), "scaled to the preferred mode exactly", "stretch" },
+		{ 0, nullptr, nullptr },
+	};
+	if (g_once_init_enter(&type)) {
+		GType t = g_enum_register_static("GstDmapipeSinkScaling", values);
+		g_once_init_leave(&type, t);
+	}
+	return type;
+}
+
+/* GstVideoOverlay: the render rectangle is the plane's destination in the mode. */
+static void gst_dmapipe_sink_set_render_rectangle(GstVideoOverlay *overlay, gint x, gint y,
+						  gint width, gint height)
+{
+	GstDmapipeSink *self = DMAPIPE_SINK(overlay);
+	GST_OBJECT_LOCK(self);
+	Priv *p = self->priv;
+	if (width > 0 && height > 0)
+		p->render = { Scaling::Auto, x, y, guint(width), guint(height) };
+	else
+		p->render = {};
+	p->configured = false; /* the next frame takes the new layout */
+	GST_OBJECT_UNLOCK(self);
+	GST_DEBUG_OBJECT(self, "render rectangle %d,%d %dx%d", x, y, width, height);
+}
+
+static void gst_dmapipe_sink_expose(GstVideoOverlay *)
+{
+}
+
+static void gst_dmapipe_sink_overlay_init(GstVideoOverlayInterface *iface)
+{
+	iface->set_render_rectangle = gst_dmapipe_sink_set_render_rectangle;
+	iface->expose = gst_dmapipe_sink_expose;
+}
 
 static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValue *value,
 					  GParamSpec *pspec)
 {
 	GstDmapipeSink *self = DMAPIPE_SINK(object);
 	const char *s;
+	if (gst_video_overlay_set_property(object, PROP_OVERLAY, id, value))
+		return;
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_DEVICE:
@@ -163,6 +235,23 @@ static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValu
 		break;
 	case PROP_POOL:
 		self->priv->offerPool = g_value_get_boolean(value);
+		break;
+	case PROP_CONNECTOR:
+		s = g_value_get_string(value);
+		self->priv->connectorWanted = s ? s : "";
+		break;
+	case PROP_PLANE_ID:
+		self->priv->planeId = g_value_get_uint(value);
+		break;
+	case PROP_ZPOS:
+		self->priv->zpos = g_value_get_int(value);
+		break;
+	case PROP_SCALING:
+		self->priv->scaling = Scaling(g_value_get_enum(value));
+		self->priv->configured = false;
+		break;
+	case PROP_FD:
+		self->priv->fd = g_value_get_int(value);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -182,10 +271,33 @@ static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *val
 		g_value_set_string(value, self->priv->driverName.c_str());
 		break;
 	case PROP_CONNECTOR:
-		g_value_set_string(value, self->priv->connector.c_str());
+		/* The one in use while running, else the one asked for. */
+		g_value_set_string(value,
+				   !self->priv->connector.empty()
+					   ? self->priv->connector.c_str()
+					   : self->priv->connectorWanted.c_str());
 		break;
 	case PROP_POOL:
 		g_value_set_boolean(value, self->priv->offerPool);
+		break;
+	case PROP_PLANE_ID:
+		g_value_set_uint(
+			value, self->priv->planeInUse ? self->priv->planeInUse : self->priv->planeId);
+		break;
+	case PROP_ZPOS:
+		g_value_set_int(value, self->priv->zpos);
+		break;
+	case PROP_SCALING:
+		g_value_set_enum(value, int(self->priv->scaling));
+		break;
+	case PROP_FD:
+		g_value_set_int(value, self->priv->fd);
+		break;
+	case PROP_DISPLAY_WIDTH:
+		g_value_set_int(value, self->priv->displayWidth);
+		break;
+	case PROP_DISPLAY_HEIGHT:
+		g_value_set_int(value, self->priv->displayHeight);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -204,9 +316,16 @@ static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
 	Priv *p = self->priv;
 	GST_OBJECT_LOCK(self);
 	std::string which = !p->device.empty() ? p->device : p->driverName;
+	DisplaySelect select;
+	select.connector = p->connectorWanted;
+	select.plane = p->planeId;
+	select.fd = p->fd;
+	gint zpos = p->zpos;
 	GST_OBJECT_UNLOCK(self);
 	try {
-		p->display = std::make_unique<KmsDisplay>(which);
+		p->display = std::make_unique<KmsDisplay>(which, select);
+		if (zpos >= 0)
+			p->display->setZpos(uint64_t(zpos));
 		std::unique_ptr<Allocator> scanout;
 		try {
 			scanout = p->display->dumbAllocator();
@@ -227,7 +346,15 @@ static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
 	}
 	GST_OBJECT_LOCK(self);
 	p->connector = p->display->connectorName();
+	p->planeInUse = p->display->planeId();
+	ModeSize mode = p->display->currentMode();
+	p->displayWidth = gint(mode.width);
+	p->displayHeight = gint(mode.height);
 	GST_OBJECT_UNLOCK(self);
+	/* Properties the element changed itself: notify, as kmssink does. */
+	g_object_notify(G_OBJECT(self), "connector");
+	g_object_notify(G_OBJECT(self), "display-width");
+	g_object_notify(G_OBJECT(self), "display-height");
 	GST_INFO_OBJECT(self, "display %s (%s), connector %s", p->display->path().c_str(),
 			p->display->driver().c_str(), p->display->connectorName().c_str());
 	p->probed = displayCaps(*p->display);
@@ -345,6 +472,10 @@ static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
 	}
 	p->configured = false;
 	p->haveInfo = false;
+	GST_OBJECT_LOCK(self);
+	p->connector.clear();
+	p->planeInUse = 0;
+	GST_OBJECT_UNLOCK(self);
 	GST_INFO_OBJECT(self,
 			"stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
 			" of them copied",
@@ -682,7 +813,22 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 			scan = p->copies[copy].get();
 		}
 		if (!p->configured) {
-			DisplayLayout l = p->display->configure(*scan);
+			GST_OBJECT_LOCK(self);
+			LayoutRequest request = p->render;
+			if (!request.w)
+				request.scaling = p->scaling;
+			GST_OBJECT_UNLOCK(self);
+			DisplayLayout l = p->display->configure(*scan, request);
+			GST_OBJECT_LOCK(self);
+			bool modeChanged = gint(l.modeWidth) != p->displayWidth ||
+				gint(l.modeHeight) != p->displayHeight;
+			p->displayWidth = gint(l.modeWidth);
+			p->displayHeight = gint(l.modeHeight);
+			GST_OBJECT_UNLOCK(self);
+			if (modeChanged) {
+				g_object_notify(G_OBJECT(self), "display-width");
+				g_object_notify(G_OBJECT(self), "display-height");
+			}
 			GST_INFO_OBJECT(self, "layout %s",
 					l.describe(scan->width(), scan->height()).c_str());
 			p->configured = true;
@@ -759,9 +905,58 @@ static void gst_dmapipe_sink_class_init(GstDmapipeSinkClass *klass)
 	g_object_class_install_property(
 		gobject, PROP_CONNECTOR,
 		g_param_spec_string("connector", "Connector",
-				    "The connector in use (VGA-1, Virtual-1), read-only: the first "
-				    "connected one is chosen",
-				    "", GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+				    "Connector by name (VGA-1, HDMI-A-1, Virtual-1) or id; empty = "
+				    "the first connected one. Reads the one in use while running",
+				    "",
+				    GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_PLANE_ID,
+		g_param_spec_uint("plane-id", "Plane id",
+				  "KMS plane to scan out on (primary or overlay); 0 = the CRTC's "
+				  "primary plane. Reads the one in use while running",
+				  0, G_MAXUINT32, 0,
+				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					      GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_ZPOS,
+		g_param_spec_int("zpos", "Z position",
+				 "The plane's zpos, where the driver lets it change; -1 = as it is",
+				 -1, G_MAXINT, -1,
+				 GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					     GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_SCALING,
+		g_param_spec_enum("scaling", "Scaling",
+				  "How a frame is placed on the display (scaled layouts need a "
+				  "plane that scales); a render rectangle overrides it",
+				  scalingType(), int(Scaling::Auto),
+				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					      GST_PARAM_MUTABLE_PLAYING)));
+	g_object_class_install_property(
+		gobject, PROP_FD,
+		g_param_spec_int("fd", "File descriptor",
+				 "An open DRM device fd to use (a DRM lease, or a device the "
+				 "application opened); dup'ed; -1 = open the device",
+				 -1, G_MAXINT, -1,
+				 GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+					     GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_DISPLAY_WIDTH,
+		g_param_spec_int("display-width", "Display width",
+				 "Width of the display mode in use (the preferred one before the "
+				 "first frame)",
+				 0, G_MAXINT, 0,
+				 GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+	g_object_class_install_property(
+		gobject, PROP_DISPLAY_HEIGHT,
+		g_param_spec_int("display-height", "Display height",
+				 "Height of the display mode in use (the preferred one before the "
+				 "first frame)",
+				 0, G_MAXINT, 0,
+				 GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+	gst_type_mark_as_plugin_api(scalingType(), GstPluginAPIFlags(0));
+	gst_video_overlay_install_properties(gobject, PROP_OVERLAY);
 
 	g_object_class_install_property(
 		gobject, PROP_POOL,

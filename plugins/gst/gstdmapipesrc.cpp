@@ -231,6 +231,7 @@ struct GstDmapipeSrcClass {
 };
 
 G_DEFINE_TYPE(GstDmapipeSrc, gst_dmapipe_src, GST_TYPE_PUSH_SRC)
+GST_ELEMENT_REGISTER_DEFINE(dmapipesrc, "dmapipesrc", GST_RANK_NONE, gst_dmapipe_src_get_type());
 
 #define DMAPIPE_SRC(obj) (reinterpret_cast<GstDmapipeSrc *>(obj))
 
@@ -982,6 +983,8 @@ static void gst_dmapipe_src_class_init(GstDmapipeSrcClass *klass)
 				  2, 32, 6,
 				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
 					      GST_PARAM_MUTABLE_READY)));
+
+	gst_type_mark_as_plugin_api(allocModeType(), GstPluginAPIFlags(0));
 
 	GstCaps *caps = templateCaps();
 	gst_element_class_add_pad_template(

@@ -86,3 +86,55 @@ TEST(BufferLayout, RejectsStridesBelowTheFormatsMinimum)
 	EXPECT_EQ(BufferLayout::fromStrides(xrgb, 640, 480, { 2560 }, 2 << 20).sizes[0],
 		  size_t(2 << 20));
 }
+
+/* The sink's scaling property and render rectangle (kmssink-style). */
+TEST(LayoutRequest, EachScalingPolicy)
+{
+	std::vector<ModeSize> modes = { { 1920, 1080, true }, { 640, 480, false } };
+	auto one = [&](Scaling s, uint32_t fw, uint32_t fh) {
+		LayoutRequest r;
+		r.scaling = s;
+		return layoutCandidates(fw, fh, modes, r);
+	};
+	/* None: a mode of the frame's size, else centred; nothing scaled. */
+	auto none = one(Scaling::None, 640, 480);
+	ASSERT_FALSE(none.empty());
+	EXPECT_EQ(none[0].modeWidth, 640u);
+	for (const auto &l : none)
+		EXPECT_FALSE(l.scaled(640, 480));
+	/* Fit: 4:3 into 16:9 is pillarboxed, height-limited. */
+	auto fit = one(Scaling::Fit, 640, 480);
+	ASSERT_EQ(fit.size(), 1u);
+	EXPECT_EQ(fit[0].w, 1440u);
+	EXPECT_EQ(fit[0].h, 1080u);
+	EXPECT_EQ(fit[0].x, 240);
+	EXPECT_EQ(fit[0].y, 0);
+	/* Fill: width-limited, cropped top and bottom (negative y). */
+	auto fill = one(Scaling::Fill, 640, 480);
+	ASSERT_EQ(fill.size(), 1u);
+	EXPECT_EQ(fill[0].w, 1920u);
+	EXPECT_EQ(fill[0].h, 1440u);
+	EXPECT_EQ(fill[0].x, 0);
+	EXPECT_EQ(fill[0].y, -180);
+	/* Stretch: the whole preferred mode. */
+	auto stretch = one(Scaling::Stretch, 640, 480);
+	ASSERT_EQ(stretch.size(), 1u);
+	EXPECT_EQ(stretch[0].w, 1920u);
+	EXPECT_EQ(stretch[0].h, 1080u);
+	/* A render rectangle wins over the policy. */
+	LayoutRequest r;
+	r.scaling = Scaling::Fit;
+	r.x = 100;
+	r.y = 50;
+	r.w = 640;
+	r.h = 480;
+	auto rect = layoutCandidates(640, 480, modes, r);
+	ASSERT_EQ(rect.size(), 1u);
+	EXPECT_EQ(rect[0].modeWidth, 1920u);
+	EXPECT_EQ(rect[0].x, 100);
+	EXPECT_EQ(rect[0].y, 50);
+	EXPECT_FALSE(rect[0].scaled(640, 480));
+	/* Auto without a rectangle is the default candidate list. */
+	EXPECT_EQ(layoutCandidates(640, 480, modes, LayoutRequest {}).size(),
+		  layoutCandidates(640, 480, modes).size());
+}

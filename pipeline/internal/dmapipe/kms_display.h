@@ -43,6 +43,34 @@ struct DisplayLayout {
 std::vector<DisplayLayout> layoutCandidates(uint32_t frameW, uint32_t frameH,
 					    const std::vector<ModeSize> &modes);
 
+/* How a frame is placed when the caller chooses (kmssink-style sinks). */
+enum class Scaling {
+	Auto, /* layoutCandidates(): a mode of the frame's size first, then centred, fit, fill */
+	None, /* a mode of the frame's size, else centred in the preferred mode, never scaled */
+	Fit, /* the preferred mode, scaled to fit with the aspect ratio kept (letterbox) */
+	Fill, /* the preferred mode, scaled to cover it with the aspect ratio kept (cropped) */
+	Stretch, /* the preferred mode, scaled to cover it exactly */
+};
+struct LayoutRequest {
+	Scaling scaling = Scaling::Auto;
+	/* A destination rectangle in the preferred mode (GstVideoOverlay's render rectangle); w = 0: none. */
+	int32_t x = 0, y = 0;
+	uint32_t w = 0, h = 0;
+};
+std::vector<DisplayLayout> layoutCandidates(uint32_t frameW, uint32_t frameH,
+					    const std::vector<ModeSize> &modes,
+					    const LayoutRequest &request);
+
+/* Which connector and plane of the device, and whose fd. */
+struct DisplaySelect {
+	/* A connector name ("VGA-1", "HDMI-A-1", "Virtual-1") or id; empty: the first connected. */
+	std::string connector;
+	/* A plane id the connector's CRTC can use (primary or overlay); 0: its primary plane. */
+	uint32_t plane = 0;
+	/* An open DRM fd to use (a DRM lease, a device opened by the caller), dup'ed; -1: open one. */
+	int fd = -1;
+};
+
 /*
  * A KMS device driven with atomic commits: one connector, its CRTC and a
  * primary plane that scans out dma-bufs imported through PRIME. The state
@@ -52,7 +80,7 @@ class KmsDisplay
 {
 public:
 	/* A path ("/dev/dri/card0"), a driver name ("cirrus", "vkms"), or "" for the first with a connected display. */
-	explicit KmsDisplay(const std::string &pathOrDriver);
+	explicit KmsDisplay(const std::string &pathOrDriver, const DisplaySelect &select = {});
 	~KmsDisplay();
 	KmsDisplay(const KmsDisplay &) = delete;
 	KmsDisplay &operator=(const KmsDisplay &) = delete;
@@ -73,7 +101,13 @@ public:
 	 * Chooses the layout for frames like sample with TEST_ONLY commits.
 	 * Throws with what the display accepts when nothing fits.
 	 */
-	DisplayLayout configure(const DmaBuffer &sample);
+	DisplayLayout configure(const DmaBuffer &sample, const LayoutRequest &request = {});
+	/* The plane's zpos from the next commit on; throws when the plane has no mutable zpos. */
+	void setZpos(uint64_t zpos);
+	uint32_t planeId() const { return plane_; }
+	uint32_t connectorId() const { return connector_; }
+	/* The mode a layout is for (the preferred mode before configure()). */
+	ModeSize currentMode() const;
 	const DisplayLayout &layout() const { return layout_; }
 
 	/* The framebuffer for a buffer, imported on first use and cached by its identity. */
@@ -112,6 +146,7 @@ private:
 
 	bool open(const std::string &path, bool needConnected);
 	bool pickPipe();
+	std::string selectionProblem() const;
 	int atomicCommit(const DmaBuffer &buffer, const DisplayLayout &layout, uint32_t flags);
 	void save();
 
@@ -127,6 +162,11 @@ private:
 	DisplayLayout layout_;
 	uint32_t modeBlob_ = 0;
 	bool modeSet_ = false;
+	bool modesetNext_ = false; /* configure() chose a layout that may need a new mode */
+	DisplaySelect select_;
+	std::string unfit_; /* devices passed over while opening, and why */
+	uint32_t zposProp_ = 0;
+	int64_t zpos_ = -1;
 	bool pending_ = false;
 	/*
 	 * A framebuffer is the dma-buf and how it is read (format, size, each
