@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plugin's element types. */
 #pragma once
 
+#include <gst/base/gstbasetransform.h>
+#include <gst/base/gstpushsrc.h>
 #include <gst/gst.h>
+#include <gst/video/gstvideosink.h>
 
 G_BEGIN_DECLS
-GType gst_dmapipe_src_get_type(void);
-GType gst_dmapipe_sink_get_type(void);
-GType gst_dmapipe_convert_get_type(void);
-GType gst_dmapipe_overlay_get_type(void);
+G_DECLARE_FINAL_TYPE(GstDmapipeSrc, gst_dmapipe_src, GST, DMAPIPE_SRC, GstPushSrc)
+G_DECLARE_FINAL_TYPE(GstDmapipeSink, gst_dmapipe_sink, GST, DMAPIPE_SINK, GstVideoSink)
+G_DECLARE_FINAL_TYPE(GstDmapipeConvert, gst_dmapipe_convert, GST, DMAPIPE_CONVERT, GstBaseTransform)
+G_DECLARE_FINAL_TYPE(GstDmapipeOverlay, gst_dmapipe_overlay, GST, DMAPIPE_OVERLAY, GstBaseTransform)
 G_END_DECLS
 
 GST_ELEMENT_REGISTER_DECLARE(dmapipesrc);

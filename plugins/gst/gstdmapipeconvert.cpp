@@ -206,20 +206,14 @@ struct Priv {
 
 } /* namespace */
 
-struct GstDmapipeConvert {
+struct _GstDmapipeConvert {
 	GstBaseTransform parent;
 	Priv *priv;
-};
-
-struct GstDmapipeConvertClass {
-	GstBaseTransformClass parent_class;
 };
 
 G_DEFINE_TYPE(GstDmapipeConvert, gst_dmapipe_convert, GST_TYPE_BASE_TRANSFORM)
 GST_ELEMENT_REGISTER_DEFINE(dmapipeconvert, "dmapipeconvert", GST_RANK_NONE,
 			    gst_dmapipe_convert_get_type());
-
-#define DMAPIPE_CONVERT(obj) (reinterpret_cast<GstDmapipeConvert *>(obj))
 
 enum { PROP_0, PROP_THREADS };
 
@@ -231,7 +225,7 @@ static guint defaultThreads()
 static void gst_dmapipe_convert_set_property(GObject *object, guint id, const GValue *value,
 					     GParamSpec *pspec)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(object);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_THREADS:
@@ -246,7 +240,7 @@ static void gst_dmapipe_convert_set_property(GObject *object, guint id, const GV
 static void gst_dmapipe_convert_get_property(GObject *object, guint id, GValue *value,
 					     GParamSpec *pspec)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(object);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_THREADS:
@@ -313,7 +307,7 @@ static gboolean gst_dmapipe_convert_get_unit_size(GstBaseTransform *, GstCaps *c
 static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *incaps,
 					     GstCaps *outcaps)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	Priv *p = self->priv;
 	GstVideoInfo in, out;
 	if (!videoInfoFromCaps(&in, incaps) || !videoInfoFromCaps(&out, outcaps)) {
@@ -381,7 +375,7 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 /* A CAPS event downstream cannot follow: an error naming both sides' formats. */
 static gboolean gst_dmapipe_convert_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	std::string in;
 	if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
 		GstCaps *caps;
@@ -457,7 +451,7 @@ static bool tryPool(GstDmapipeConvert *self, GstBufferPool *pool, GstCaps *caps,
 
 static gboolean gst_dmapipe_convert_decide_allocation(GstBaseTransform *trans, GstQuery *query)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	Priv *p = self->priv;
 	GstCaps *caps = nullptr;
 	gst_query_parse_allocation(query, &caps, nullptr);
@@ -523,7 +517,7 @@ static gboolean gst_dmapipe_convert_decide_allocation(GstBaseTransform *trans, G
 static GstFlowReturn gst_dmapipe_convert_transform(GstBaseTransform *trans, GstBuffer *inbuf,
 						   GstBuffer *outbuf)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	Priv *p = self->priv;
 	if (!p->stage)
 		return GST_FLOW_NOT_NEGOTIATED;
@@ -584,14 +578,14 @@ static GstFlowReturn gst_dmapipe_convert_transform(GstBaseTransform *trans, GstB
 
 static gboolean gst_dmapipe_convert_start(GstBaseTransform *trans)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	self->priv->frames = self->priv->sysmemFrames = 0;
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_convert_stop(GstBaseTransform *trans)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(trans);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(trans);
 	Priv *p = self->priv;
 	GST_INFO_OBJECT(self,
 			"stopped after %" G_GUINT64_FORMAT " frames converted (%" G_GUINT64_FORMAT
@@ -609,7 +603,7 @@ static gboolean gst_dmapipe_convert_stop(GstBaseTransform *trans)
 
 static void gst_dmapipe_convert_finalize(GObject *object)
 {
-	GstDmapipeConvert *self = DMAPIPE_CONVERT(object);
+	GstDmapipeConvert *self = GST_DMAPIPE_CONVERT(object);
 	delete self->priv;
 	G_OBJECT_CLASS(gst_dmapipe_convert_parent_class)->finalize(object);
 }

@@ -54,27 +54,21 @@ struct Priv {
 
 } /* namespace */
 
-struct GstDmapipeOverlay {
+struct _GstDmapipeOverlay {
 	GstBaseTransform parent;
 	Priv *priv;
-};
-
-struct GstDmapipeOverlayClass {
-	GstBaseTransformClass parent_class;
 };
 
 G_DEFINE_TYPE(GstDmapipeOverlay, gst_dmapipe_overlay, GST_TYPE_BASE_TRANSFORM)
 GST_ELEMENT_REGISTER_DEFINE(dmapipeoverlay, "dmapipeoverlay", GST_RANK_NONE,
 			    gst_dmapipe_overlay_get_type());
 
-#define DMAPIPE_OVERLAY(obj) (reinterpret_cast<GstDmapipeOverlay *>(obj))
-
 enum { PROP_0, PROP_ENABLE, PROP_SCALE };
 
 static void gst_dmapipe_overlay_set_property(GObject *object, guint id, const GValue *value,
 					     GParamSpec *pspec)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(object);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(object);
 	switch (id) {
 	case PROP_ENABLE: {
 		bool enable = g_value_get_boolean(value);
@@ -98,7 +92,7 @@ static void gst_dmapipe_overlay_set_property(GObject *object, guint id, const GV
 static void gst_dmapipe_overlay_get_property(GObject *object, guint id, GValue *value,
 					     GParamSpec *pspec)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(object);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_ENABLE:
@@ -116,7 +110,7 @@ static void gst_dmapipe_overlay_get_property(GObject *object, guint id, GValue *
 static gboolean gst_dmapipe_overlay_set_caps(GstBaseTransform *trans, GstCaps *incaps,
 					     GstCaps *outcaps)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(trans);
 	Priv *p = self->priv;
 	GstVideoInfo in, out;
 	p->negotiationErrorPosted = true;
@@ -152,7 +146,7 @@ static gboolean gst_dmapipe_overlay_set_caps(GstBaseTransform *trans, GstCaps *i
 /* A CAPS event downstream cannot follow: an error naming both sides' formats. */
 static gboolean gst_dmapipe_overlay_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(trans);
 	std::string in;
 	if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
 		GstCaps *caps;
@@ -180,7 +174,7 @@ static gboolean gst_dmapipe_overlay_sink_event(GstBaseTransform *trans, GstEvent
 static GstFlowReturn gst_dmapipe_overlay_prepare_output_buffer(GstBaseTransform *trans,
 							       GstBuffer *input, GstBuffer **outbuf)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(trans);
 	if (gst_base_transform_is_passthrough(trans) || gst_buffer_is_all_memory_writable(input))
 		return GST_BASE_TRANSFORM_CLASS(gst_dmapipe_overlay_parent_class)
 			->prepare_output_buffer(trans, input, outbuf);
@@ -199,7 +193,7 @@ static GstFlowReturn gst_dmapipe_overlay_prepare_output_buffer(GstBaseTransform 
 
 static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(trans);
 	Priv *p = self->priv;
 	GST_OBJECT_LOCK(self);
 	guint scale = p->scale;
@@ -241,14 +235,14 @@ static GstFlowReturn gst_dmapipe_overlay_transform_ip(GstBaseTransform *trans, G
 
 static gboolean gst_dmapipe_overlay_start(GstBaseTransform *trans)
 {
-	DMAPIPE_OVERLAY(trans)->priv->frames = 0;
-	DMAPIPE_OVERLAY(trans)->priv->copies = 0;
+	GST_DMAPIPE_OVERLAY(trans)->priv->frames = 0;
+	GST_DMAPIPE_OVERLAY(trans)->priv->copies = 0;
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_overlay_stop(GstBaseTransform *trans)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(trans);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(trans);
 	GST_INFO_OBJECT(self,
 			"stopped after %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
 			" of them copied first (shared memory)",
@@ -260,7 +254,7 @@ static gboolean gst_dmapipe_overlay_stop(GstBaseTransform *trans)
 
 static void gst_dmapipe_overlay_finalize(GObject *object)
 {
-	GstDmapipeOverlay *self = DMAPIPE_OVERLAY(object);
+	GstDmapipeOverlay *self = GST_DMAPIPE_OVERLAY(object);
 	delete self->priv;
 	G_OBJECT_CLASS(gst_dmapipe_overlay_parent_class)->finalize(object);
 }

@@ -137,13 +137,9 @@ struct Priv {
 
 /* ---- the sink ---- */
 
-struct GstDmapipeSink {
+struct _GstDmapipeSink {
 	GstVideoSink parent;
 	Priv *priv;
-};
-
-struct GstDmapipeSinkClass {
-	GstVideoSinkClass parent_class;
 };
 
 static void gst_dmapipe_sink_overlay_init(GstVideoOverlayInterface *iface);
@@ -151,8 +147,6 @@ static void gst_dmapipe_sink_overlay_init(GstVideoOverlayInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(GstDmapipeSink, gst_dmapipe_sink, GST_TYPE_VIDEO_SINK,
 			G_IMPLEMENT_INTERFACE(GST_TYPE_VIDEO_OVERLAY, gst_dmapipe_sink_overlay_init))
 GST_ELEMENT_REGISTER_DEFINE(dmapipesink, "dmapipesink", GST_RANK_NONE, gst_dmapipe_sink_get_type());
-
-#define DMAPIPE_SINK(obj) (reinterpret_cast<GstDmapipeSink *>(obj))
 
 enum {
 	PROP_0,
@@ -194,7 +188,7 @@ GType scalingType()
 static void gst_dmapipe_sink_set_render_rectangle(GstVideoOverlay *overlay, gint x, gint y,
 						  gint width, gint height)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(overlay);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(overlay);
 	GST_OBJECT_LOCK(self);
 	Priv *p = self->priv;
 	if (width > 0 && height > 0)
@@ -219,7 +213,7 @@ static void gst_dmapipe_sink_overlay_init(GstVideoOverlayInterface *iface)
 static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValue *value,
 					  GParamSpec *pspec)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(object);
 	const char *s;
 	if (gst_video_overlay_set_property(object, PROP_OVERLAY, id, value))
 		return;
@@ -261,7 +255,7 @@ static void gst_dmapipe_sink_set_property(GObject *object, guint id, const GValu
 
 static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_DEVICE:
@@ -312,7 +306,7 @@ static GstCaps *displayCaps(const KmsDisplay &display)
 
 static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	Priv *p = self->priv;
 	GST_OBJECT_LOCK(self);
 	std::string which = !p->device.empty() ? p->device : p->driverName;
@@ -440,7 +434,7 @@ static void drainGone(Priv *p)
 
 static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	Priv *p = self->priv;
 	if (p->display && p->display->flipPending())
 		waitFlip(self, GST_SECOND, false);
@@ -485,7 +479,7 @@ static gboolean gst_dmapipe_sink_stop(GstBaseSink *bsink)
 
 static GstCaps *gst_dmapipe_sink_get_caps(GstBaseSink *bsink, GstCaps *filter)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	GstCaps *caps = self->priv->probed ? gst_caps_ref(self->priv->probed)
 					   : gst_pad_get_pad_template_caps(GST_BASE_SINK_PAD(bsink));
 	if (filter) {
@@ -525,7 +519,7 @@ static void dropOldCopies(Priv *p)
 
 static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, const GstVideoInfo *info)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(vsink);
 	Priv *p = self->priv;
 	/* GStreamer 1.24+ parses DMA_DRM caps as format DMA_DRM: the real one is in drm-format. */
 	GstVideoInfo real;
@@ -565,7 +559,7 @@ static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, co
 
 static gboolean gst_dmapipe_sink_propose_allocation(GstBaseSink *bsink, GstQuery *query)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	Priv *p = self->priv;
 	GstCaps *caps = nullptr;
 	gboolean needPool = FALSE;
@@ -768,7 +762,7 @@ static int copyFrame(GstDmapipeSink *self, GstBuffer *buf)
 
 static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer *buf)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(vsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(vsink);
 	Priv *p = self->priv;
 	if (!p->display || !p->haveInfo)
 		return GST_FLOW_NOT_NEGOTIATED;
@@ -848,7 +842,7 @@ static GstFlowReturn gst_dmapipe_sink_show_frame(GstVideoSink *vsink, GstBuffer 
 
 static gboolean gst_dmapipe_sink_unlock(GstBaseSink *bsink)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	if (self->priv->poll)
 		gst_poll_set_flushing(self->priv->poll, TRUE);
 	return TRUE;
@@ -856,7 +850,7 @@ static gboolean gst_dmapipe_sink_unlock(GstBaseSink *bsink)
 
 static gboolean gst_dmapipe_sink_unlock_stop(GstBaseSink *bsink)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(bsink);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(bsink);
 	if (self->priv->poll)
 		gst_poll_set_flushing(self->priv->poll, FALSE);
 	return TRUE;
@@ -864,7 +858,7 @@ static gboolean gst_dmapipe_sink_unlock_stop(GstBaseSink *bsink)
 
 static void gst_dmapipe_sink_finalize(GObject *object)
 {
-	GstDmapipeSink *self = DMAPIPE_SINK(object);
+	GstDmapipeSink *self = GST_DMAPIPE_SINK(object);
 	delete self->priv;
 	G_OBJECT_CLASS(gst_dmapipe_sink_parent_class)->finalize(object);
 }

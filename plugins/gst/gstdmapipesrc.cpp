@@ -206,6 +206,9 @@ struct Priv {
 	std::shared_ptr<Shared> shared; /* replaced under the object lock */
 	bool flushing = false; /* object lock */
 	bool dmaDrm = false; /* the negotiated caps are DMA_DRM */
+	/* Downstream reads the default layout, which the capture buffers do not have. */
+	bool copyToDefault = false;
+	uint64_t copied = 0;
 	GstVideoInfo pendingInfo; /* set_caps() -> decide_allocation() */
 	bool needConfigure = false;
 	guint configuredCount = 0;
@@ -221,26 +224,20 @@ struct Priv {
 
 } /* namespace */
 
-struct GstDmapipeSrc {
+struct _GstDmapipeSrc {
 	GstPushSrc parent;
 	Priv *priv;
 };
 
-struct GstDmapipeSrcClass {
-	GstPushSrcClass parent_class;
-};
-
 G_DEFINE_TYPE(GstDmapipeSrc, gst_dmapipe_src, GST_TYPE_PUSH_SRC)
 GST_ELEMENT_REGISTER_DEFINE(dmapipesrc, "dmapipesrc", GST_RANK_NONE, gst_dmapipe_src_get_type());
-
-#define DMAPIPE_SRC(obj) (reinterpret_cast<GstDmapipeSrc *>(obj))
 
 enum { PROP_0, PROP_DEVICE, PROP_ALLOC, PROP_BUFFER_COUNT };
 
 static void gst_dmapipe_src_set_property(GObject *object, guint id, const GValue *value,
 					 GParamSpec *pspec)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_DEVICE: {
@@ -262,7 +259,7 @@ static void gst_dmapipe_src_set_property(GObject *object, guint id, const GValue
 
 static void gst_dmapipe_src_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(object);
 	GST_OBJECT_LOCK(self);
 	switch (id) {
 	case PROP_DEVICE:
@@ -335,7 +332,7 @@ static GstCaps *probeCaps(Source &cap)
 
 static gboolean gst_dmapipe_src_start(GstBaseSrc *bsrc)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	Priv *p = self->priv;
 	GST_OBJECT_LOCK(self);
 	std::string device = p->device;
@@ -372,7 +369,7 @@ static gboolean gst_dmapipe_src_start(GstBaseSrc *bsrc)
 
 static gboolean gst_dmapipe_src_stop(GstBaseSrc *bsrc)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	Priv *p = self->priv;
 	if (p->shared) {
 		p->shared->retire();
@@ -394,12 +391,17 @@ static gboolean gst_dmapipe_src_stop(GstBaseSrc *bsrc)
 	}
 	p->configured = false;
 	GST_INFO_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " frames", p->frames);
+	if (p->copied)
+		GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " of them copied to the default layout",
+				p->copied);
+	p->copied = 0;
+	p->copyToDefault = false;
 	return TRUE;
 }
 
 static GstCaps *gst_dmapipe_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	GstCaps *caps = self->priv->probed ? gst_caps_ref(self->priv->probed)
 					   : gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bsrc));
 	if (filter) {
@@ -572,7 +574,7 @@ static GstCaps *gst_dmapipe_src_fixate(GstBaseSrc *bsrc, GstCaps *caps)
 	gst_caps_unref(caps);
 	if (gst_caps_is_empty(internal))
 		return internal;
-	GstCaps *fixed = fixateInternal(DMAPIPE_SRC(bsrc), internal);
+	GstCaps *fixed = fixateInternal(GST_DMAPIPE_SRC(bsrc), internal);
 	/* Fixed: one structure, DMA_DRM when the peer asked for it. */
 	GstCaps *external = gst_caps_truncate(capsToExternal(fixed, dmaDrm));
 	gst_caps_unref(fixed);
@@ -708,7 +710,7 @@ static void configure(GstDmapipeSrc *self, const GstVideoInfo &info, guint count
 
 static gboolean gst_dmapipe_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	GstVideoInfo info;
 	if (!videoInfoFromCaps(&info, caps)) {
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("unusable caps %" GST_PTR_FORMAT, caps),
@@ -723,18 +725,48 @@ static gboolean gst_dmapipe_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
 	return TRUE;
 }
 
+/* A copy of buf (dma-bufs with a GstVideoMeta) in system memory with info's default layout. */
+static GstBuffer *copyToDefaultLayout(const GstVideoInfo &info, GstBuffer *buf)
+{
+	GstBuffer *copy = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+	GstVideoFrame in, out;
+	/* gst_video_frame_map reads the GstVideoMeta's strides; the dma-buf map brackets the read. */
+	if (!gst_video_frame_map(&in, &info, buf, GST_MAP_READ)) {
+		gst_buffer_unref(copy);
+		return nullptr;
+	}
+	if (!gst_video_frame_map(&out, &info, copy, GST_MAP_WRITE)) {
+		gst_video_frame_unmap(&in);
+		gst_buffer_unref(copy);
+		return nullptr;
+	}
+	gboolean ok = gst_video_frame_copy(&out, &in);
+	gst_video_frame_unmap(&out);
+	gst_video_frame_unmap(&in);
+	if (!ok) {
+		gst_buffer_unref(copy);
+		return nullptr;
+	}
+	/* Flags and timestamps; not the GstVideoMeta, which describes the capture layout. */
+	gst_buffer_copy_into(copy, buf,
+			     GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS),
+			     0, -1);
+	return copy;
+}
+
+/* True when layout is GStreamer's default for info (what a peer without GstVideoMeta reads). */
+static bool defaultLayout(const GstVideoInfo &info, const GstLayout &layout)
+{
+	for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&info); i++)
+		if (layout.strides[i] != GST_VIDEO_INFO_PLANE_STRIDE(&info, i) ||
+		    layout.offsets[i] != GST_VIDEO_INFO_PLANE_OFFSET(&info, i))
+			return false;
+	return true;
+}
+
 static gboolean gst_dmapipe_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *query)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
-	/* DMA_DRM caps say nothing of strides and offsets: only GstVideoMeta does. */
-	if (self->priv->dmaDrm &&
-	    !gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr)) {
-		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-				  ("downstream negotiated DMA_DRM caps without GstVideoMeta, which "
-				   "they require"),
-				  (nullptr));
-		return FALSE;
-	}
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	/*
 	 * As v4l2src: the frames downstream holds (a sink's on screen and
 	 * pending one) come on top of the ones the device needs to capture.
@@ -762,15 +794,40 @@ static gboolean gst_dmapipe_src_decide_allocation(GstBaseSrc *bsrc, GstQuery *qu
 	/* Buffers come from the capture device, never from a pool downstream offers. */
 	while (gst_query_get_n_allocation_pools(query) > 0)
 		gst_query_remove_nth_allocation_pool(query, 0);
-	if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr))
-		GST_INFO_OBJECT(
-			bsrc, "downstream has no GstVideoMeta support; strides must be the default");
+	if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr)) {
+		/*
+		 * Without GstVideoMeta downstream reads the caps' default layout.
+		 * DMA_DRM caps name no layout at all: the default is what a linear
+		 * buffer of that drm-format means, so any other layout is refused.
+		 */
+		bool standard = defaultLayout(p->info, p->shared->layouts[0]);
+		GST_INFO_OBJECT(bsrc, "downstream has no GstVideoMeta support; the layout is %s",
+				standard ? "the default" : "not the default");
+		p->copyToDefault = !standard && !p->dmaDrm;
+		if (p->copyToDefault)
+			GST_ELEMENT_WARNING(
+				self, STREAM, FORMAT,
+				("downstream takes no GstVideoMeta and the capture stride "
+				 "is not GStreamer's default: copying every frame"),
+				("stride %d, default %d", p->shared->layouts[0].strides[0],
+				 GST_VIDEO_INFO_PLANE_STRIDE(&p->info, 0)));
+		if (p->dmaDrm && !standard) {
+			GST_ELEMENT_ERROR(
+				self, CORE, NEGOTIATION,
+				("downstream negotiated DMA_DRM caps without GstVideoMeta, and "
+				 "the capture buffers' strides or offsets are not the default "
+				 "for the format"),
+				("stride %d, default %d", p->shared->layouts[0].strides[0],
+				 GST_VIDEO_INFO_PLANE_STRIDE(&p->info, 0)));
+			return FALSE;
+		}
+	}
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_src_query(GstBaseSrc *bsrc, GstQuery *query)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	Priv *p = self->priv;
 	if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
 		if (!p->configured)
@@ -807,21 +864,21 @@ static void setFlushing(GstDmapipeSrc *self, bool flushing)
 
 static gboolean gst_dmapipe_src_unlock(GstBaseSrc *bsrc)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	setFlushing(self, true);
 	return TRUE;
 }
 
 static gboolean gst_dmapipe_src_unlock_stop(GstBaseSrc *bsrc)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(bsrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(bsrc);
 	setFlushing(self, false);
 	return TRUE;
 }
 
 static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(psrc);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(psrc);
 	Priv *p = self->priv;
 	if (!p->configured || !p->shared)
 		return GST_FLOW_NOT_NEGOTIATED;
@@ -924,13 +981,24 @@ static GstFlowReturn gst_dmapipe_src_create(GstPushSrc *psrc, GstBuffer **out)
 	p->frames++;
 	GST_LOG_OBJECT(self, "frame %u in buffer %u (dma-buf %" G_GUINT64_FORMAT ")",
 		       frame.sequence, i, db.id());
+	if (p->copyToDefault) {
+		/* As v4l2src without GstVideoMeta downstream: a system-memory frame of the default layout. */
+		GstBuffer *copy = copyToDefaultLayout(p->info, buf);
+		gst_buffer_unref(buf); /* the capture buffer goes back to the device */
+		if (!copy) {
+			GST_ELEMENT_ERROR(self, RESOURCE, READ, ("cannot copy a frame"), (nullptr));
+			return GST_FLOW_ERROR;
+		}
+		buf = copy;
+		p->copied++;
+	}
 	*out = buf;
 	return GST_FLOW_OK;
 }
 
 static void gst_dmapipe_src_finalize(GObject *object)
 {
-	GstDmapipeSrc *self = DMAPIPE_SRC(object);
+	GstDmapipeSrc *self = GST_DMAPIPE_SRC(object);
 	delete self->priv;
 	G_OBJECT_CLASS(gst_dmapipe_src_parent_class)->finalize(object);
 }

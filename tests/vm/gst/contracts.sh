@@ -12,6 +12,7 @@
 #    downstream's minimum to its buffers.
 # 4. dmapipeoverlay behind a tee does not draw into the other branch's frames.
 # 5. dmapipeconvert drops late frames before converting (QoS).
+# 6. Errors posted with the right domain (NOT_FOUND, BUSY).
 # 8. A caps change mid-stream (size, format) through every element, also
 #    while dmapipesink shows a copied frame.
 # usage: contracts.sh DISPLAY GST-HOLD-COPY GST-RENEGOTIATE ALLOCS...
@@ -43,6 +44,20 @@ run "$hold" --uniform "videotestsrc pattern=solid-color foreground-color=0xff204
 	t. ! queue ! fakesink name=sink sync=false"
 must "untouched" "the tee check did not run"
 must "20 frames, 20 of them copied first" "dmapipeoverlay did not copy the shared frames"
+
+# 6. Errors carry v4l2src's domains: a missing device is RESOURCE NOT_FOUND
+# (also a missing display), a device another element streams from BUSY.
+errors() {
+	echo "+ (must fail) $2"
+	"$gst_env" -- "$hold" 5 "$2" >"$log" 2>&1 && { echo "FAIL: it did not fail"; exit 1; }
+	grep "FAIL: error from" "$log" | head -n 1
+	must "gst-resource-error-quark $1\]" "not RESOURCE $1"
+}
+errors not-found "dmapipesrc device=/dev/video99 ! fakesink name=sink"
+errors not-found "videotestsrc ! dmapipesink name=sink driver-name=nosuchdriver"
+errors busy "dmapipesrc device=$dev ! fakesink name=sink \
+	dmapipesrc device=$dev ! video/x-raw,width=320,height=180 ! fakesink"
+echo "ok: errors as RESOURCE not-found and busy"
 
 # 5. A sink rendering every frame 1 s late (ts-offset) sends QoS events
 # upstream: dmapipeconvert drops the late frames before converting and says so

@@ -107,7 +107,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "FAIL: %s\n", err->message);
 		return 1;
 	}
-	GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+	GstElement *sink = GST_IS_BIN(pipe) ? gst_bin_get_by_name(GST_BIN(pipe), "sink") : NULL;
+	if (err || !sink) {
+		fprintf(stderr, "FAIL: %s\n", err ? err->message : "no element named sink");
+		return 1;
+	}
 	GstPad *pad = gst_element_get_static_pad(sink, "sink");
 	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, uniform ? keep : probe, NULL, NULL);
 	gst_object_unref(pad);

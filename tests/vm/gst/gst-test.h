@@ -24,8 +24,16 @@ static inline int play_to_eos(GstElement *pipe, guint timeout, gint seen)
 		GError *e = NULL;
 		gchar *dbg = NULL;
 		gst_message_parse_error(msg, &e, &dbg);
-		fprintf(stderr, "FAIL: error from %s: %s (%s)\n", GST_OBJECT_NAME(msg->src),
-			e->message, dbg ? dbg : "");
+		/* The domain and code, as an application's bus handler sees them. */
+		const char *code = "";
+		if (e->domain == GST_RESOURCE_ERROR) {
+			GEnumClass *c = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_RESOURCE_ERROR));
+			GEnumValue *v = g_enum_get_value(c, e->code);
+			code = v ? v->value_nick : "";
+			g_type_class_unref(c);
+		}
+		fprintf(stderr, "FAIL: error from %s: %s (%s) [%s %s]\n", GST_OBJECT_NAME(msg->src),
+			e->message, dbg ? dbg : "", g_quark_to_string(e->domain), code);
 		g_error_free(e);
 		g_free(dbg);
 		status = 1;
