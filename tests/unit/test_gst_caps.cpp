@@ -34,11 +34,12 @@ TEST_F(Gst, ExternalPutsDmaDrmFirstAndKeepsThe122Form)
 		"video/x-raw, format=BGRx, width=640, height=480");
 	std::string out = str(capsToExternal(in, true));
 	gst_caps_unref(in);
-	EXPECT_EQ(out, "video/x-raw(memory:DMABuf), format=(string)DMA_DRM, width=(int)640, "
-		       "height=(int)480, drm-format=(string){ XR24, YUYV }; "
-		       "video/x-raw(memory:DMABuf), format=(string){ BGRx, YUY2 }, width=(int)640, "
-		       "height=(int)480; "
-		       "video/x-raw, format=(string)BGRx, width=(int)640, height=(int)480");
+	EXPECT_EQ(out,
+		  "video/x-raw(memory:DMABuf), format=(string)DMA_DRM, width=(int)640, "
+		  "height=(int)480, drm-format=(string){ XR24, YUYV }; "
+		  "video/x-raw(memory:DMABuf), format=(string){ BGRx, YUY2 }, width=(int)640, "
+		  "height=(int)480; "
+		  "video/x-raw, format=(string)BGRx, width=(int)640, height=(int)480");
 }
 
 TEST_F(Gst, ExternalOn122IsTheSameCaps)
@@ -57,8 +58,9 @@ TEST_F(Gst, InternalReadsLinearDrmFormats)
 		"drm-format=(string){ XR24, NV12:0x0000000000000000 }, width=640, height=480");
 	std::string out = str(capsToInternal(in));
 	gst_caps_unref(in);
-	EXPECT_EQ(out, "video/x-raw(memory:DMABuf), format=(string){ BGRx, NV12 }, width=(int)640, "
-		       "height=(int)480");
+	EXPECT_EQ(out,
+		  "video/x-raw(memory:DMABuf), format=(string){ BGRx, NV12 }, width=(int)640, "
+		  "height=(int)480");
 }
 
 TEST_F(Gst, InternalRefusesOtherModifiersWithTheReason)
