@@ -85,21 +85,23 @@ for cs in "1 0 bt709 BT.709 limited" "0 1 [0-9:]+ BT.601 full"; do
 done
 v4l2-ctl -d "$dev" -c colorspace=2 -c quantization=0
 
-# 8. Renegotiation mid-stream.
+# 8. Renegotiation mid-stream. The sinks do not sync: under TCG the converter
+# is slower than videotestsrc's 30 fps, and QoS would drop the frames after
+# the change this checks for.
 export GST_DEBUG=dmapipesrc:4,dmapipesink:4,dmapipeconvert:4
 run "$renegotiate" 20 "video/x-raw(memory:DMABuf),format=BGRx,width=640,height=360" \
 	"dmapipesrc device=$dev num-buffers=60 ! capsfilter name=cf \
 	caps=video/x-raw(memory:DMABuf),format=BGRx,width=640,height=480 \
-	! dmapipesink name=sink driver-name=$display"
+	! dmapipesink name=sink sync=false driver-name=$display"
 must "renegotiated after" "dmapipesrc ! dmapipesink: no renegotiation"
 run "$renegotiate" 20 "video/x-raw,format=UYVY,width=320,height=240" \
 	"videotestsrc num-buffers=60 ! capsfilter name=cf caps=video/x-raw,format=YUY2,width=640,height=480 \
-	! dmapipeconvert ! dmapipeoverlay ! dmapipesink name=sink driver-name=$display"
+	! dmapipeconvert ! dmapipeoverlay ! dmapipesink name=sink sync=false driver-name=$display"
 must "renegotiated after" "dmapipeconvert ! dmapipeoverlay ! dmapipesink: no renegotiation"
 # pool=false: the sink copies each frame, and one copy is on screen at the change.
 run "$renegotiate" 20 "video/x-raw,format=BGRx,width=320,height=240" \
 	"videotestsrc num-buffers=60 ! capsfilter name=cf caps=video/x-raw,format=BGRx,width=640,height=480 \
-	! dmapipesink name=sink pool=false driver-name=$display"
+	! dmapipesink name=sink pool=false sync=false driver-name=$display"
 must "renegotiated after" "dmapipesink with a copy on screen: no renegotiation"
 echo "ok: caps changes mid-stream through dmapipesrc, dmapipeconvert, dmapipeoverlay, dmapipesink"
 
