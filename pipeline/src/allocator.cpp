@@ -62,7 +62,21 @@ static std::string memoryLimitHint(size_t request, bool capbuf)
 		std::string dir = "/sys/fs/cgroup" + (path == "/" ? "" : path);
 		auto max = readNumber(dir + "/memory.max");
 		auto current = readNumber(dir + "/memory.current");
-		if (max && current && *current + request > *max)
+		/*
+		 * By the time this runs, reclaim may have brought memory.current
+		 * back under the limit: memory.events' "max" counts the times the
+		 * cgroup hit it, which says so even then.
+		 */
+		std::optional<uint64_t> hits;
+		std::ifstream events(dir + "/memory.events");
+		for (std::string key; events >> key;) {
+			uint64_t value;
+			if (!(events >> value))
+				break;
+			if (key == "max")
+				hits = value;
+		}
+		if (max && current && (*current + request > *max || (hits && *hits > 0)))
 			return "the memory cgroup " + dir + " has memory.max " + mib(*max) + ", " +
 				mib(*current) +
 				" in use: raise its memory.max (MemoryMax= in a "
