@@ -51,6 +51,17 @@ static std::string mib(uint64_t bytes)
  * live bytes are in debugfs (root only); without them the limit is named as
  * one possible cause.
  */
+/* The value of @key in a file of "key value" lines (memory.events, capbuf's stats). */
+static std::optional<uint64_t> readKeyedNumber(const std::string &path, const std::string &key)
+{
+	std::ifstream in(path);
+	uint64_t value;
+	for (std::string k; in >> k >> value;)
+		if (k == key)
+			return value;
+	return std::nullopt;
+}
+
 static std::string memoryLimitHint(size_t request, bool capbuf)
 {
 	std::ifstream cgroups("/proc/self/cgroup");
@@ -67,15 +78,7 @@ static std::string memoryLimitHint(size_t request, bool capbuf)
 		 * back under the limit: memory.events' "max" counts the times the
 		 * cgroup hit it, which says so even then.
 		 */
-		std::optional<uint64_t> hits;
-		std::ifstream events(dir + "/memory.events");
-		for (std::string key; events >> key;) {
-			uint64_t value;
-			if (!(events >> value))
-				break;
-			if (key == "max")
-				hits = value;
-		}
+		auto hits = readKeyedNumber(dir + "/memory.events", "max");
 		if (max && current && (*current + request > *max || (hits && *hits > 0)))
 			return "the memory cgroup " + dir + " has memory.max " + mib(*max) + ", " +
 				mib(*current) +
@@ -87,15 +90,7 @@ static std::string memoryLimitHint(size_t request, bool capbuf)
 	if (!capbuf)
 		return "";
 	auto limit = readNumber("/sys/module/capbuf/parameters/max_total_size");
-	std::optional<uint64_t> live;
-	std::ifstream stats("/sys/kernel/debug/capbuf/stats");
-	for (std::string key; stats >> key;) {
-		uint64_t value;
-		if (!(stats >> value))
-			break;
-		if (key == "live_bytes")
-			live = value;
-	}
+	auto live = readKeyedNumber("/sys/kernel/debug/capbuf/stats", "live_bytes");
 	const std::string param = " (/sys/module/capbuf/parameters/max_total_size)";
 	if (limit && live && *live + request > *limit)
 		return "capbuf's max_total_size is " + mib(*limit) + ", " + mib(*live) +
