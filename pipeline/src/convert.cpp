@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Y'CbCr 4:2:2 / 4:2:0 and packed RGB24 -> XRGB8888 kernels. See convert.h
- * for the contract.
+ * Y'CbCr 4:2:2 / 4:2:0, grey and R'G'B' -> XRGB8888 / RGB565 kernels. See
+ * convert.h for the contract.
  *
  * Arithmetic: each output channel is an affine function of the 8-bit inputs,
  *     out = clamp(floor(cy*Y + cu*Cb + cv*Cr + o), 0, 255)
@@ -78,8 +78,12 @@ constexpr int64_t kBias = 256; /* in units of 2^-32, see top of file */
 
 constexpr Coeffs makeCoeffs(YuvEncoding enc, YuvRange range)
 {
-	const double kr = enc == YuvEncoding::BT709 ? 0.2126 : 0.299;
-	const double kb = enc == YuvEncoding::BT709 ? 0.0722 : 0.114;
+	const double kr = enc == YuvEncoding::BT709 ? 0.2126
+		: enc == YuvEncoding::BT2020        ? 0.2627
+						    : 0.299;
+	const double kb = enc == YuvEncoding::BT709 ? 0.0722
+		: enc == YuvEncoding::BT2020        ? 0.0593
+						    : 0.114;
 	const double kg = 1.0 - kr - kb;
 	const bool full = range == YuvRange::Full;
 	const double ys = full ? 1.0 : 255.0 / 219.0;
@@ -141,6 +145,7 @@ DMAPIPE_INLINE Chroma chroma(int32_t u, int32_t v)
  * not be 4-byte aligned.
  */
 typedef uint32_t Px __attribute__((aligned(1), may_alias));
+typedef uint16_t Px16 __attribute__((aligned(1), may_alias));
 
 template<YuvEncoding E, YuvRange R>
 DMAPIPE_INLINE uint32_t pixel(int32_t y, const Chroma &c)
@@ -155,73 +160,165 @@ DMAPIPE_INLINE uint32_t pixel(int32_t y, const Chroma &c)
 		uint32_t(clamp255(b));
 }
 
-/* Packed 4:2:2; Y0, U, Y1, V are byte offsets within the 4-byte macropixel. */
-template<YuvEncoding E, YuvRange R, int Y0, int U, int Y1, int V>
-DMAPIPE_INLINE void rowPacked(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
-{
-	const size_t pairs = width / 2;
-	for (size_t i = 0; i < pairs; i++) {
-		const Chroma c = chroma<E, R>(s[4 * i + U], s[4 * i + V]);
-		d[2 * i] = pixel<E, R>(s[4 * i + Y0], c);
-		d[2 * i + 1] = pixel<E, R>(s[4 * i + Y1], c);
-	}
-	if (width & 1) {
-		const uint8_t *m = s + 4 * pairs;
-		d[2 * pairs] = pixel<E, R>(m[Y0], chroma<E, R>(m[U], m[V]));
-	}
-}
+/* The display formats written: XRGB8888 as is, RGB565 by truncation (as GStreamer packs it). */
+enum class Out { Xrgb8888, Rgb565 };
 
-/* NV12: y row and its (shared) CbCr row. */
-template<YuvEncoding E, YuvRange R>
-DMAPIPE_INLINE void rowNv12(const uint8_t *__restrict y, const uint8_t *__restrict c,
-			    Px *__restrict d, uint32_t width)
+template<Out O>
+DMAPIPE_INLINE void store(uint8_t *d, size_t i, uint32_t xrgb)
 {
-	const size_t pairs = width / 2;
-	for (size_t i = 0; i < pairs; i++) {
-		const Chroma ch = chroma<E, R>(c[2 * i], c[2 * i + 1]);
-		d[2 * i] = pixel<E, R>(y[2 * i], ch);
-		d[2 * i + 1] = pixel<E, R>(y[2 * i + 1], ch);
-	}
-	if (width & 1)
-		d[2 * pairs] =
-			pixel<E, R>(y[2 * pairs], chroma<E, R>(c[2 * pairs], c[2 * pairs + 1]));
+	if (O == Out::Xrgb8888)
+		reinterpret_cast<Px *>(d)[i] = xrgb;
+	else
+		reinterpret_cast<Px16 *>(d)[i] = uint16_t(
+			((xrgb >> 8) & 0xf800) | ((xrgb >> 5) & 0x07e0) | ((xrgb >> 3) & 0x001f));
 }
 
 /*
- * Packed 24-bit RGB: R, G, B are byte offsets within the 3-byte pixel. A
- * plain byte shuffle; the whole-word store lets GCC vectorise it.
+ * One row of any Y'CbCr layout: pixel i's Y' at y[i * YS], pair i's Cb and
+ * Cr at u[i * CS] and v[i * CS] (CS 0: one sample for the whole row, as
+ * GREY's neutral chroma). Packed 4:2:2 is YS 2, CS 4; semi-planar YS 1,
+ * CS 2; planar YS 1, CS 1. Strides are compile-time constants so GCC
+ * vectorises each layout's loop.
  */
-template<int R, int G, int B>
-DMAPIPE_INLINE void rowRgb24(const uint8_t *__restrict s, Px *__restrict d, uint32_t width)
+template<YuvEncoding E, YuvRange R, Out O, int YS, int CS>
+DMAPIPE_INLINE void rowYuv(const uint8_t *__restrict y, const uint8_t *__restrict u,
+			   const uint8_t *__restrict v, uint8_t *__restrict d, uint32_t width)
 {
-	for (size_t i = 0; i < width; i++)
-		d[i] = 0xff000000u | uint32_t(s[3 * i + R]) << 16 | uint32_t(s[3 * i + G]) << 8 |
-			uint32_t(s[3 * i + B]);
+	const size_t pairs = width / 2;
+	for (size_t i = 0; i < pairs; i++) {
+		const Chroma c = chroma<E, R>(u[i * CS], v[i * CS]);
+		store<O>(d, 2 * i, pixel<E, R>(y[2 * i * YS], c));
+		store<O>(d, 2 * i + 1, pixel<E, R>(y[(2 * i + 1) * YS], c));
+	}
+	if (width & 1)
+		store<O>(d, 2 * pairs,
+			 pixel<E, R>(y[2 * pairs * YS], chroma<E, R>(u[pairs * CS], v[pairs * CS])));
 }
 
-template<YuvEncoding E, YuvRange R>
-DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,
-				uint32_t dstStride, uint32_t width, uint32_t rowBegin,
-				uint32_t rowEnd)
+/* Where a Y'CbCr format's samples are: plane, first byte, and chroma's vertical subsampling. */
+struct YuvLayout {
+	uint8_t yOff; /* within plane 0 */
+	uint8_t uPlane, uOff, vPlane, vOff;
+	uint8_t vsub; /* chroma row = row / vsub */
+	enum Kind : uint8_t { Packed, SemiPlanar, Planar, Grey } kind;
+};
+
+bool yuvLayout(uint32_t fourcc, YuvLayout *l)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_YUYV:
+		*l = { 0, 0, 1, 0, 3, 1, YuvLayout::Packed };
+		return true;
+	case DRM_FORMAT_YVYU:
+		*l = { 0, 0, 3, 0, 1, 1, YuvLayout::Packed };
+		return true;
+	case DRM_FORMAT_UYVY:
+		*l = { 1, 0, 0, 0, 2, 1, YuvLayout::Packed };
+		return true;
+	case DRM_FORMAT_VYUY:
+		*l = { 1, 0, 2, 0, 0, 1, YuvLayout::Packed };
+		return true;
+	case DRM_FORMAT_NV12:
+		*l = { 0, 1, 0, 1, 1, 2, YuvLayout::SemiPlanar };
+		return true;
+	case DRM_FORMAT_NV21:
+		*l = { 0, 1, 1, 1, 0, 2, YuvLayout::SemiPlanar };
+		return true;
+	case DRM_FORMAT_NV16:
+		*l = { 0, 1, 0, 1, 1, 1, YuvLayout::SemiPlanar };
+		return true;
+	case DRM_FORMAT_NV61:
+		*l = { 0, 1, 1, 1, 0, 1, YuvLayout::SemiPlanar };
+		return true;
+	case DRM_FORMAT_YUV420:
+		*l = { 0, 1, 0, 2, 0, 2, YuvLayout::Planar };
+		return true;
+	case DRM_FORMAT_YVU420:
+		*l = { 0, 2, 0, 1, 0, 2, YuvLayout::Planar };
+		return true;
+	case DRM_FORMAT_YUV422:
+		*l = { 0, 1, 0, 2, 0, 1, YuvLayout::Planar };
+		return true;
+	case DRM_FORMAT_R8: /* V4L2 GREY: luma only, neutral chroma */
+		*l = { 0, 0, 0, 0, 0, 1, YuvLayout::Grey };
+		return true;
+	default:
+		return false;
+	}
+}
+
+unsigned yuvPlanes(const YuvLayout &l)
+{
+	return l.kind == YuvLayout::Planar ? 3 : l.kind == YuvLayout::SemiPlanar ? 2 : 1;
+}
+
+const uint8_t kNeutralChroma = 128;
+
+template<YuvEncoding E, YuvRange R, Out O>
+DMAPIPE_INLINE void yuvRows(const YuvLayout &l, const ConstPlane *src, uint8_t *dst,
+			    uint32_t dstStride, uint32_t width, uint32_t rowBegin, uint32_t rowEnd)
 {
 	for (uint32_t row = rowBegin; row < rowEnd; row++) {
-		Px *d = reinterpret_cast<Px *>(dst + size_t(row) * dstStride);
-		switch (fourcc) {
-		case DRM_FORMAT_YUYV:
-			rowPacked<E, R, 0, 1, 2, 3>(src[0].data + size_t(row) * src[0].stride, d,
-						    width);
+		uint8_t *d = dst + size_t(row) * dstStride;
+		const uint32_t crow = row / l.vsub;
+		const uint8_t *y = src[0].data + size_t(row) * src[0].stride + l.yOff;
+		const uint8_t *u = src[l.uPlane].data + size_t(crow) * src[l.uPlane].stride + l.uOff;
+		const uint8_t *v = src[l.vPlane].data + size_t(crow) * src[l.vPlane].stride + l.vOff;
+		switch (l.kind) {
+		case YuvLayout::Packed:
+			rowYuv<E, R, O, 2, 4>(y, u, v, d, width);
 			break;
-		case DRM_FORMAT_UYVY:
-			rowPacked<E, R, 1, 0, 3, 2>(src[0].data + size_t(row) * src[0].stride, d,
-						    width);
+		case YuvLayout::SemiPlanar:
+			rowYuv<E, R, O, 1, 2>(y, u, v, d, width);
 			break;
-		case DRM_FORMAT_NV12:
-			rowNv12<E, R>(src[0].data + size_t(row) * src[0].stride,
-				      src[1].data + size_t(row / 2) * src[1].stride, d, width);
+		case YuvLayout::Planar:
+			rowYuv<E, R, O, 1, 1>(y, u, v, d, width);
 			break;
-		default:
-			return;
+		case YuvLayout::Grey:
+			rowYuv<E, R, O, 1, 0>(y, &kNeutralChroma, &kNeutralChroma, d, width);
+			break;
 		}
+	}
+}
+
+/*
+ * R'G'B' sources need no matrix, only a reorder or a bit-depth change:
+ * 24-bit RGB888 (bytes B,G,R) and BGR888 (bytes R,G,B); RGB565 widened by
+ * replicating its top bits ((r << 3) | (r >> 2), as GStreamer unpacks it);
+ * XRGB8888 (to RGB565 only).
+ */
+template<Out O>
+DMAPIPE_INLINE void rowRgb(uint32_t fourcc, const uint8_t *__restrict s, uint8_t *__restrict d,
+			   uint32_t width)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_RGB888:
+		for (size_t i = 0; i < width; i++)
+			store<O>(d, i,
+				 0xff000000u | uint32_t(s[3 * i + 2]) << 16 |
+					 uint32_t(s[3 * i + 1]) << 8 | uint32_t(s[3 * i]));
+		break;
+	case DRM_FORMAT_BGR888:
+		for (size_t i = 0; i < width; i++)
+			store<O>(d, i,
+				 0xff000000u | uint32_t(s[3 * i]) << 16 |
+					 uint32_t(s[3 * i + 1]) << 8 | uint32_t(s[3 * i + 2]));
+		break;
+	case DRM_FORMAT_RGB565:
+		for (size_t i = 0; i < width; i++) {
+			const uint32_t p = reinterpret_cast<const Px16 *>(s)[i];
+			const uint32_t r = (p >> 11) & 0x1f, g = (p >> 5) & 0x3f, b = p & 0x1f;
+			store<O>(d, i,
+				 0xff000000u | ((r << 3) | (r >> 2)) << 16 |
+					 ((g << 2) | (g >> 4)) << 8 | ((b << 3) | (b >> 2)));
+		}
+		break;
+	case DRM_FORMAT_XRGB8888:
+		for (size_t i = 0; i < width; i++)
+			store<O>(d, i, reinterpret_cast<const Px *>(s)[i]);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -240,78 +337,121 @@ DMAPIPE_INLINE void convertRows(uint32_t fourcc, const ConstPlane *src, uint8_t 
 #define DMAPIPE_CONVERT_CLONES
 #endif
 
-#define DMAPIPE_CONVERT_ENTRY(name, E, R)                                                          \
-	DMAPIPE_CONVERT_CLONES void name(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,     \
-					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,    \
-					 uint32_t rowEnd)                                          \
-	{                                                                                          \
-		convertRows<E, R>(fourcc, src, dst, dstStride, width, rowBegin, rowEnd);           \
-	}
+typedef void (*YuvEntry)(const YuvLayout &, bool, const ConstPlane *, uint8_t *, uint32_t, uint32_t,
+			 uint32_t, uint32_t);
 
-/* RGB needs no matrix: one entry for both layouts. */
-DMAPIPE_CONVERT_CLONES void convertRgb24(uint32_t fourcc, const ConstPlane *src, uint8_t *dst,
-					 uint32_t dstStride, uint32_t width, uint32_t rowBegin,
-					 uint32_t rowEnd)
-{
-	for (uint32_t row = rowBegin; row < rowEnd; row++) {
-		Px *d = reinterpret_cast<Px *>(dst + size_t(row) * dstStride);
-		const uint8_t *s = src[0].data + size_t(row) * src[0].stride;
-		if (fourcc == DRM_FORMAT_RGB888)
-			rowRgb24<2, 1, 0>(s, d, width); /* bytes B, G, R */
-		else
-			rowRgb24<0, 1, 2>(s, d, width); /* BGR888: bytes R, G, B */
+#define DMAPIPE_CONVERT_ENTRY(name, E, R)                                                            \
+	DMAPIPE_CONVERT_CLONES void name(const YuvLayout &l, bool rgb565, const ConstPlane *src,     \
+					 uint8_t *dst, uint32_t dstStride, uint32_t width,           \
+					 uint32_t rowBegin, uint32_t rowEnd)                         \
+	{                                                                                            \
+		if (rgb565)                                                                          \
+			yuvRows<E, R, Out::Rgb565>(l, src, dst, dstStride, width, rowBegin, rowEnd); \
+		else                                                                                 \
+			yuvRows<E, R, Out::Xrgb8888>(l, src, dst, dstStride, width, rowBegin,        \
+						     rowEnd);                                        \
 	}
-}
 
 DMAPIPE_CONVERT_ENTRY(convert601Limited, YuvEncoding::BT601, YuvRange::Limited)
 DMAPIPE_CONVERT_ENTRY(convert601Full, YuvEncoding::BT601, YuvRange::Full)
 DMAPIPE_CONVERT_ENTRY(convert709Limited, YuvEncoding::BT709, YuvRange::Limited)
 DMAPIPE_CONVERT_ENTRY(convert709Full, YuvEncoding::BT709, YuvRange::Full)
+DMAPIPE_CONVERT_ENTRY(convert2020Limited, YuvEncoding::BT2020, YuvRange::Limited)
+DMAPIPE_CONVERT_ENTRY(convert2020Full, YuvEncoding::BT2020, YuvRange::Full)
 
-unsigned planesFor(uint32_t fourcc)
+DMAPIPE_CONVERT_CLONES void convertRgb(uint32_t fourcc, bool rgb565, const ConstPlane *src,
+				       uint8_t *dst, uint32_t dstStride, uint32_t width,
+				       uint32_t rowBegin, uint32_t rowEnd)
 {
-	switch (fourcc) {
-	case DRM_FORMAT_YUYV:
-	case DRM_FORMAT_UYVY:
+	for (uint32_t row = rowBegin; row < rowEnd; row++) {
+		const uint8_t *s = src[0].data + size_t(row) * src[0].stride;
+		uint8_t *d = dst + size_t(row) * dstStride;
+		if (rgb565)
+			rowRgb<Out::Rgb565>(fourcc, s, d, width);
+		else
+			rowRgb<Out::Xrgb8888>(fourcc, s, d, width);
+	}
+}
+
+bool rgbSource(uint32_t src, uint32_t dst)
+{
+	switch (src) {
 	case DRM_FORMAT_RGB888:
 	case DRM_FORMAT_BGR888:
-		return 1;
-	case DRM_FORMAT_NV12:
-		return 2;
+		return true;
+	case DRM_FORMAT_RGB565:
+		return dst == DRM_FORMAT_XRGB8888;
+	case DRM_FORMAT_XRGB8888:
+		return dst == DRM_FORMAT_RGB565;
 	default:
-		return 0;
+		return false;
 	}
 }
 
 } /* namespace */
 
+bool convertSupported(uint32_t srcFourcc, uint32_t dstFourcc)
+{
+	if (dstFourcc != DRM_FORMAT_XRGB8888 && dstFourcc != DRM_FORMAT_RGB565)
+		return false;
+	YuvLayout l;
+	return yuvLayout(srcFourcc, &l) || rgbSource(srcFourcc, dstFourcc);
+}
+
 bool convertSupported(uint32_t srcFourcc)
 {
-	return planesFor(srcFourcc) != 0;
+	return convertSupported(srcFourcc, DRM_FORMAT_XRGB8888);
+}
+
+unsigned convertPlanes(uint32_t srcFourcc)
+{
+	YuvLayout l;
+	if (yuvLayout(srcFourcc, &l))
+		return yuvPlanes(l);
+	return rgbSource(srcFourcc, DRM_FORMAT_XRGB8888) || rgbSource(srcFourcc, DRM_FORMAT_RGB565)
+		? 1
+		: 0;
+}
+
+void convertFrame(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint32_t dstFourcc,
+		  uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height,
+		  YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
+{
+	if (!convertSupported(srcFourcc, dstFourcc) || numPlanes < convertPlanes(srcFourcc) ||
+	    !src || !dst)
+		return;
+	rowEnd = std::min(rowEnd, height);
+	if (rowBegin >= rowEnd || !width)
+		return;
+	const bool rgb565 = dstFourcc == DRM_FORMAT_RGB565;
+
+	YuvLayout l;
+	if (!yuvLayout(srcFourcc, &l)) {
+		convertRgb(srcFourcc, rgb565, src, dst, dstStride, width, rowBegin, rowEnd);
+		return;
+	}
+	const bool full = range == YuvRange::Full;
+	YuvEntry entry;
+	switch (enc) {
+	case YuvEncoding::BT709:
+		entry = full ? convert709Full : convert709Limited;
+		break;
+	case YuvEncoding::BT2020:
+		entry = full ? convert2020Full : convert2020Limited;
+		break;
+	default:
+		entry = full ? convert601Full : convert601Limited;
+		break;
+	}
+	entry(l, rgb565, src, dst, dstStride, width, rowBegin, rowEnd);
 }
 
 void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint8_t *dst,
 		       uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
 		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
 {
-	const unsigned planes = planesFor(srcFourcc);
-	if (!planes || numPlanes < planes || !src || !dst)
-		return;
-	rowEnd = std::min(rowEnd, height);
-	if (rowBegin >= rowEnd || !width)
-		return;
-
-	if (srcFourcc == DRM_FORMAT_RGB888 || srcFourcc == DRM_FORMAT_BGR888) {
-		convertRgb24(srcFourcc, src, dst, dstStride, width, rowBegin, rowEnd);
-		return;
-	}
-	const bool full = range == YuvRange::Full;
-	if (enc == YuvEncoding::BT709)
-		(full ? convert709Full : convert709Limited)(srcFourcc, src, dst, dstStride, width,
-							    rowBegin, rowEnd);
-	else
-		(full ? convert601Full : convert601Limited)(srcFourcc, src, dst, dstStride, width,
-							    rowBegin, rowEnd);
+	convertFrame(srcFourcc, src, numPlanes, DRM_FORMAT_XRGB8888, dst, dstStride, width, height,
+		     enc, range, rowBegin, rowEnd);
 }
 
 void yuvParamsFromV4l2(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantization, bool isRgb,
@@ -340,10 +480,12 @@ void yuvParamsFromV4l2(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantiza
 	switch (ycbcrEnc) {
 	case V4L2_YCBCR_ENC_709:
 	case V4L2_YCBCR_ENC_XV709:
-	case V4L2_YCBCR_ENC_BT2020: /* nearest matrix we have */
-	case V4L2_YCBCR_ENC_BT2020_CONST_LUM:
-	case V4L2_YCBCR_ENC_SMPTE240M:
+	case V4L2_YCBCR_ENC_SMPTE240M: /* nearest matrix we have */
 		e = YuvEncoding::BT709;
+		break;
+	case V4L2_YCBCR_ENC_BT2020:
+	case V4L2_YCBCR_ENC_BT2020_CONST_LUM: /* nearest matrix we have */
+		e = YuvEncoding::BT2020;
 		break;
 	default: /* 601, XV601, SYCC */
 		e = YuvEncoding::BT601;

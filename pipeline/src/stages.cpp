@@ -75,7 +75,9 @@ struct ConvertStage::Workers {
 	bool quit = false;
 };
 
-ConvertStage::ConvertStage(unsigned threads) : threads_(threads ? threads : 1)
+ConvertStage::ConvertStage(unsigned threads, uint32_t output)
+	: output_(output == DRM_FORMAT_RGB565 ? output : DRM_FORMAT_XRGB8888),
+	  threads_(threads ? threads : 1)
 {
 	if (threads_ > 1)
 		workers_ = std::make_unique<Workers>(threads_ - 1);
@@ -85,18 +87,20 @@ ConvertStage::~ConvertStage() = default;
 
 bool ConvertStage::accepts(const PixelFormat &f) const
 {
-	return convertSupported(f.drm);
+	return f.drm != output_ && convertSupported(f.drm, output_);
 }
 
 uint32_t ConvertStage::produces(const PixelFormat &f) const
 {
-	return convertSupported(f.drm) ? DRM_FORMAT_XRGB8888 : 0;
+	return accepts(f) ? output_ : 0;
 }
 
 void ConvertStage::configure(const CaptureFormat &format)
 {
-	yuvParamsFromV4l2(format.colorspace, format.ycbcrEnc, format.quantization,
-			  !format.format.yuv, &enc_, &range_);
+	/* V4L2's GREY is Y'CbCr without chroma: its default range is Y'CbCr's (limited). */
+	const bool rgb = !format.format.yuv && format.format.drm != DRM_FORMAT_R8;
+	yuvParamsFromV4l2(format.colorspace, format.ycbcrEnc, format.quantization, rgb, &enc_,
+			  &range_);
 }
 
 void ConvertStage::convert(const Frame &in, WritableFrame &out)
@@ -111,9 +115,11 @@ void ConvertStage::convert(const Frame &in, WritableFrame &out)
 		planes[p] = { in.data(p), in.stride(p) };
 	uint32_t fourcc = in.format().drm, w = in.width(), h = in.height();
 	uint8_t *d = out.data(0);
-	uint32_t ds = out.stride(0);
+	uint32_t ds = out.stride(0), to = out.format().drm;
+	if (!convertSupported(fourcc, to))
+		throw Error("convert: " + fourccToString(fourcc) + " into " + fourccToString(to));
 	if (!workers_) {
-		convertToXrgb8888(fourcc, planes, n, d, ds, w, h, enc_, range_, 0, h);
+		convertFrame(fourcc, planes, n, to, d, ds, w, h, enc_, range_, 0, h);
 		return;
 	}
 	workers_->run([&](unsigned band, unsigned bands) {
@@ -121,7 +127,7 @@ void ConvertStage::convert(const Frame &in, WritableFrame &out)
 		uint32_t rows = (h / bands + 1) & ~1u;
 		uint32_t begin = std::min(h, band * rows);
 		uint32_t end = band + 1 == bands ? h : std::min(h, begin + rows);
-		convertToXrgb8888(fourcc, planes, n, d, ds, w, h, enc_, range_, begin, end);
+		convertFrame(fourcc, planes, n, to, d, ds, w, h, enc_, range_, begin, end);
 	});
 }
 

@@ -45,6 +45,8 @@ const Combo kCombos[] = {
 	{ YuvEncoding::BT601, YuvRange::Full, "BT601_Full" },
 	{ YuvEncoding::BT709, YuvRange::Limited, "BT709_Limited" },
 	{ YuvEncoding::BT709, YuvRange::Full, "BT709_Full" },
+	{ YuvEncoding::BT2020, YuvRange::Limited, "BT2020_Limited" },
+	{ YuvEncoding::BT2020, YuvRange::Full, "BT2020_Full" },
 };
 
 /*
@@ -62,10 +64,20 @@ struct Bgr {
 	uint8_t b, g, r;
 };
 
+/* BT.601, BT.709 and BT.2020 (non-constant luminance) Kr and Kb. */
+double lumaKr(YuvEncoding enc)
+{
+	return enc == YuvEncoding::BT709 ? 0.2126 : enc == YuvEncoding::BT2020 ? 0.2627 : 0.299;
+}
+
+double lumaKb(YuvEncoding enc)
+{
+	return enc == YuvEncoding::BT709 ? 0.0722 : enc == YuvEncoding::BT2020 ? 0.0593 : 0.114;
+}
+
 Bgr reference(YuvEncoding enc, YuvRange range, int Y, int U, int V)
 {
-	const double kr = enc == YuvEncoding::BT709 ? 0.2126 : 0.299;
-	const double kb = enc == YuvEncoding::BT709 ? 0.0722 : 0.114;
+	const double kr = lumaKr(enc), kb = lumaKb(enc);
 	const double kg = 1.0 - kr - kb;
 	const bool full = range == YuvRange::Full;
 	const double y = full ? Y / 255.0 : (Y - 16) / 219.0;
@@ -81,91 +93,153 @@ Bgr reference(YuvEncoding enc, YuvRange range, int Y, int U, int V)
 	return { q(b), q(g), q(r) };
 }
 
+/*
+ * Where each source layout keeps its samples, written from the DRM fourcc
+ * definitions (drm_fourcc.h) independently of the kernel's own table.
+ */
+struct TestLayout {
+	uint32_t fourcc;
+	const char *name;
+	enum { Packed, Semi, Planar, Grey } kind;
+	int y0, u, y1, v; /* Packed: byte offsets in the macropixel */
+	bool crFirst; /* Semi/Planar: Cr before Cb (NV21, NV61, YVU420) */
+	uint32_t vsub; /* chroma rows per luma row */
+	const char *gst; /* GStreamer's name */
+};
+
+const TestLayout kLayouts[] = {
+	{ DRM_FORMAT_YUYV, "YUYV", TestLayout::Packed, 0, 1, 2, 3, false, 1, "YUY2" },
+	{ DRM_FORMAT_YVYU, "YVYU", TestLayout::Packed, 0, 3, 2, 1, false, 1, "YVYU" },
+	{ DRM_FORMAT_UYVY, "UYVY", TestLayout::Packed, 1, 0, 3, 2, false, 1, "UYVY" },
+	{ DRM_FORMAT_VYUY, "VYUY", TestLayout::Packed, 1, 2, 3, 0, false, 1, "VYUY" },
+	{ DRM_FORMAT_NV12, "NV12", TestLayout::Semi, 0, 0, 0, 0, false, 2, "NV12" },
+	{ DRM_FORMAT_NV21, "NV21", TestLayout::Semi, 0, 0, 0, 0, true, 2, "NV21" },
+	{ DRM_FORMAT_NV16, "NV16", TestLayout::Semi, 0, 0, 0, 0, false, 1, "NV16" },
+	{ DRM_FORMAT_NV61, "NV61", TestLayout::Semi, 0, 0, 0, 0, true, 1, "NV61" },
+	{ DRM_FORMAT_YUV420, "YUV420", TestLayout::Planar, 0, 0, 0, 0, false, 2, "I420" },
+	{ DRM_FORMAT_YVU420, "YVU420", TestLayout::Planar, 0, 0, 0, 0, true, 2, "YV12" },
+	{ DRM_FORMAT_YUV422, "YUV422", TestLayout::Planar, 0, 0, 0, 0, false, 1, "Y42B" },
+	{ DRM_FORMAT_R8, "GREY", TestLayout::Grey, 0, 0, 0, 0, false, 1, "GRAY8" },
+};
+
+const TestLayout &layoutOf(uint32_t fourcc)
+{
+	for (const TestLayout &l : kLayouts)
+		if (l.fourcc == fourcc)
+			return l;
+	std::abort();
+}
+
 /* Source frame in one of the supported layouts, built from per-pixel Y and per-pair Cb/Cr. */
 struct Frame {
 	uint32_t fourcc;
 	uint32_t width, height;
-	std::vector<uint8_t> p0, p1;
-	uint32_t stride0 = 0, stride1 = 0;
+	std::vector<uint8_t> p[3];
+	uint32_t stride[3] = {};
+	unsigned planes = 1;
 
-	std::array<ConstPlane, 2> planes() const
+	std::array<ConstPlane, 3> constPlanes() const
 	{
-		return { ConstPlane { p0.data(), stride0 }, ConstPlane { p1.data(), stride1 } };
+		return { ConstPlane { p[0].data(), stride[0] }, ConstPlane { p[1].data(), stride[1] },
+			 ConstPlane { p[2].data(), stride[2] } };
 	}
-	unsigned numPlanes() const { return fourcc == DRM_FORMAT_NV12 ? 2 : 1; }
+	unsigned numPlanes() const { return planes; }
 };
 
 /*
- * yAt(x, row), uvAt(pair, row) -> {U, V}. For NV12, uvAt is only queried for
+ * yAt(x, row), uvAt(pair, row) -> {U, V}. For 4:2:0, uvAt is only queried for
  * even rows (chroma row = row / 2). pad0/pad1 add bytes to the minimum
- * strides, filled with garbage.
+ * strides of the luma / chroma planes, filled with garbage.
  */
 template<typename YF, typename UVF>
 Frame makeFrame(uint32_t fourcc, uint32_t width, uint32_t height, YF yAt, UVF uvAt,
 		uint32_t pad0 = 0, uint32_t pad1 = 0)
 {
+	const TestLayout &l = layoutOf(fourcc);
 	Frame f;
 	f.fourcc = fourcc;
 	f.width = width;
 	f.height = height;
 	const uint32_t pairs = (width + 1) / 2;
-	if (fourcc == DRM_FORMAT_NV12) {
-		f.stride0 = width + pad0;
-		f.stride1 = pairs * 2 + pad1;
-		f.p0.assign(size_t(f.stride0) * height, 0xee);
-		f.p1.assign(size_t(f.stride1) * ((height + 1) / 2), 0xee);
-		for (uint32_t row = 0; row < height; row++)
-			for (uint32_t x = 0; x < width; x++)
-				f.p0[size_t(row) * f.stride0 + x] = yAt(x, row);
-		for (uint32_t crow = 0; crow < (height + 1) / 2; crow++)
-			for (uint32_t i = 0; i < pairs; i++) {
-				auto uv = uvAt(i, crow * 2);
-				f.p1[size_t(crow) * f.stride1 + 2 * i] = uv.first;
-				f.p1[size_t(crow) * f.stride1 + 2 * i + 1] = uv.second;
-			}
-	} else {
-		const bool yuyv = fourcc == DRM_FORMAT_YUYV;
-		f.stride0 = pairs * 4 + pad0;
-		f.p0.assign(size_t(f.stride0) * height, 0xee);
+	const uint32_t crows = (height + l.vsub - 1) / l.vsub;
+	if (l.kind == TestLayout::Packed) {
+		f.stride[0] = pairs * 4 + pad0;
+		f.p[0].assign(size_t(f.stride[0]) * height, 0xee);
 		for (uint32_t row = 0; row < height; row++) {
-			uint8_t *l = &f.p0[size_t(row) * f.stride0];
-			for (uint32_t i = 0; i < pairs; i++) {
+			uint8_t *m = &f.p[0][size_t(row) * f.stride[0]];
+			for (uint32_t i = 0; i < pairs; i++, m += 4) {
 				auto uv = uvAt(i, row);
-				const uint8_t y0 = yAt(2 * i, row);
+				m[l.y0] = yAt(2 * i, row);
 				/* Odd width: the unused Y of the last pair is garbage. */
-				const uint8_t y1 = 2 * i + 1 < width ? yAt(2 * i + 1, row) : 0x5a;
-				if (yuyv) {
-					l[4 * i] = y0, l[4 * i + 1] = uv.first;
-					l[4 * i + 2] = y1, l[4 * i + 3] = uv.second;
-				} else {
-					l[4 * i] = uv.first, l[4 * i + 1] = y0;
-					l[4 * i + 2] = uv.second, l[4 * i + 3] = y1;
-				}
+				m[l.y1] = 2 * i + 1 < width ? yAt(2 * i + 1, row) : 0x5a;
+				m[l.u] = uv.first;
+				m[l.v] = uv.second;
 			}
 		}
+		return f;
+	}
+	f.stride[0] = width + pad0;
+	f.p[0].assign(size_t(f.stride[0]) * height, 0xee);
+	for (uint32_t row = 0; row < height; row++)
+		for (uint32_t x = 0; x < width; x++)
+			f.p[0][size_t(row) * f.stride[0] + x] = yAt(x, row);
+	if (l.kind == TestLayout::Semi) {
+		f.planes = 2;
+		f.stride[1] = pairs * 2 + pad1;
+		f.p[1].assign(size_t(f.stride[1]) * crows, 0xee);
+		for (uint32_t crow = 0; crow < crows; crow++)
+			for (uint32_t i = 0; i < pairs; i++) {
+				auto uv = uvAt(i, crow * l.vsub);
+				uint8_t *c = &f.p[1][size_t(crow) * f.stride[1] + 2 * i];
+				c[l.crFirst ? 1 : 0] = uv.first;
+				c[l.crFirst ? 0 : 1] = uv.second;
+			}
+	} else if (l.kind == TestLayout::Planar) {
+		f.planes = 3;
+		for (unsigned q = 1; q < 3; q++) {
+			f.stride[q] = pairs + pad1;
+			f.p[q].assign(size_t(f.stride[q]) * crows, 0xee);
+		}
+		const unsigned cb = l.crFirst ? 2 : 1, cr = l.crFirst ? 1 : 2;
+		for (uint32_t crow = 0; crow < crows; crow++)
+			for (uint32_t i = 0; i < pairs; i++) {
+				auto uv = uvAt(i, crow * l.vsub);
+				f.p[cb][size_t(crow) * f.stride[cb] + i] = uv.first;
+				f.p[cr][size_t(crow) * f.stride[cr] + i] = uv.second;
+			}
 	}
 	return f;
 }
 
 const char *fourccName(uint32_t f)
 {
+	for (const TestLayout &l : kLayouts)
+		if (l.fourcc == f)
+			return l.name;
 	switch (f) {
-	case DRM_FORMAT_YUYV:
-		return "YUYV";
-	case DRM_FORMAT_UYVY:
-		return "UYVY";
-	case DRM_FORMAT_NV12:
-		return "NV12";
 	case DRM_FORMAT_RGB888:
 		return "RGB888";
 	case DRM_FORMAT_BGR888:
 		return "BGR888";
+	case DRM_FORMAT_RGB565:
+		return "RGB565";
+	case DRM_FORMAT_XRGB8888:
+		return "XRGB8888";
 	default:
 		return "?";
 	}
 }
 
-const uint32_t kFormats[] = { DRM_FORMAT_YUYV, DRM_FORMAT_UYVY, DRM_FORMAT_NV12 };
+/* Every Y'CbCr layout; the exhaustive test runs on one of each chroma access pattern. */
+std::vector<uint32_t> allYuvFormats()
+{
+	std::vector<uint32_t> v;
+	for (const TestLayout &l : kLayouts)
+		v.push_back(l.fourcc);
+	return v;
+}
+const std::vector<uint32_t> kFormats = allYuvFormats();
+const uint32_t kExhaustiveFormats[] = { DRM_FORMAT_YUYV, DRM_FORMAT_NV12 };
 
 } /* namespace */
 
@@ -191,7 +265,7 @@ TEST_P(Exhaustive, AllTriplesMatchReference)
 				ref[(size_t(U) << 16) | (V << 8) | Y] =
 					reference(c.enc, c.range, Y, U, V);
 
-	for (uint32_t fourcc : kFormats) {
+	for (uint32_t fourcc : kExhaustiveFormats) {
 		const bool nv12 = fourcc == DRM_FORMAT_NV12;
 		const uint32_t W = 256, H = nv12 ? 131072 : 65536;
 		/* Row r holds uv index r (r / 2 for NV12). */
@@ -202,7 +276,7 @@ TEST_P(Exhaustive, AllTriplesMatchReference)
 				const uint32_t i = uvIndex(row);
 				return std::make_pair(uint8_t(i >> 8), uint8_t(i));
 			});
-		auto planes = f.planes();
+		auto planes = f.constPlanes();
 
 		const uint32_t chunk = 1024;
 		std::vector<uint8_t> dst(size_t(W) * 4 * chunk);
@@ -275,17 +349,31 @@ Frame randomFrame(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t see
 /* Reads Y/Cb/Cr of pixel (x, row) back out of a frame. */
 void sample(const Frame &f, uint32_t x, uint32_t row, int *Y, int *U, int *V)
 {
-	const uint32_t i = x / 2;
-	if (f.fourcc == DRM_FORMAT_NV12) {
-		*Y = f.p0[size_t(row) * f.stride0 + x];
-		*U = f.p1[size_t(row / 2) * f.stride1 + 2 * i];
-		*V = f.p1[size_t(row / 2) * f.stride1 + 2 * i + 1];
-	} else {
-		const uint8_t *m = &f.p0[size_t(row) * f.stride0 + 4 * i];
-		if (f.fourcc == DRM_FORMAT_YUYV)
-			*Y = m[(x & 1) * 2], *U = m[1], *V = m[3];
-		else
-			*Y = m[(x & 1) * 2 + 1], *U = m[0], *V = m[2];
+	const TestLayout &l = layoutOf(f.fourcc);
+	const uint32_t i = x / 2, crow = row / l.vsub;
+	switch (l.kind) {
+	case TestLayout::Packed: {
+		const uint8_t *m = &f.p[0][size_t(row) * f.stride[0] + 4 * i];
+		*Y = m[x & 1 ? l.y1 : l.y0], *U = m[l.u], *V = m[l.v];
+		break;
+	}
+	case TestLayout::Semi: {
+		const uint8_t *c = &f.p[1][size_t(crow) * f.stride[1] + 2 * i];
+		*Y = f.p[0][size_t(row) * f.stride[0] + x];
+		*U = c[l.crFirst ? 1 : 0], *V = c[l.crFirst ? 0 : 1];
+		break;
+	}
+	case TestLayout::Planar: {
+		const unsigned cb = l.crFirst ? 2 : 1, cr = l.crFirst ? 1 : 2;
+		*Y = f.p[0][size_t(row) * f.stride[0] + x];
+		*U = f.p[cb][size_t(crow) * f.stride[cb] + i];
+		*V = f.p[cr][size_t(crow) * f.stride[cr] + i];
+		break;
+	}
+	case TestLayout::Grey:
+		*Y = f.p[0][size_t(row) * f.stride[0] + x];
+		*U = *V = 128;
+		break;
 	}
 }
 
@@ -296,10 +384,24 @@ TEST(Convert, Supported)
 	EXPECT_TRUE(convertSupported(DRM_FORMAT_YUYV));
 	EXPECT_TRUE(convertSupported(DRM_FORMAT_UYVY));
 	EXPECT_TRUE(convertSupported(DRM_FORMAT_NV12));
+	for (uint32_t f : kFormats) {
+		EXPECT_TRUE(convertSupported(f, DRM_FORMAT_XRGB8888)) << fourccName(f);
+		EXPECT_TRUE(convertSupported(f, DRM_FORMAT_RGB565)) << fourccName(f);
+		EXPECT_EQ(convertPlanes(f),
+			  layoutOf(f).kind == TestLayout::Planar         ? 3u
+				  : layoutOf(f).kind == TestLayout::Semi ? 2u
+									 : 1u)
+			<< fourccName(f);
+	}
+	/* Nothing to convert, or no such output. */
 	EXPECT_FALSE(convertSupported(DRM_FORMAT_XRGB8888));
-	EXPECT_FALSE(convertSupported(DRM_FORMAT_NV21));
-	EXPECT_FALSE(convertSupported(DRM_FORMAT_YVYU));
+	EXPECT_FALSE(convertSupported(DRM_FORMAT_RGB565, DRM_FORMAT_RGB565));
+	EXPECT_TRUE(convertSupported(DRM_FORMAT_XRGB8888, DRM_FORMAT_RGB565));
+	EXPECT_TRUE(convertSupported(DRM_FORMAT_RGB565, DRM_FORMAT_XRGB8888));
+	EXPECT_FALSE(convertSupported(DRM_FORMAT_YUYV, DRM_FORMAT_NV12));
+	EXPECT_FALSE(convertSupported(DRM_FORMAT_NV24));
 	EXPECT_FALSE(convertSupported(0));
+	EXPECT_EQ(convertPlanes(0), 0u);
 }
 
 /*
@@ -315,10 +417,11 @@ TEST(Convert, StridesPaddingOddWidths)
 		for (uint32_t width : { 1u, 2u, 3u, 7u, 15u, 16u, 17u, 31u, 33u, 64u, 65u, 101u })
 			for (uint32_t height : { 1u, 2u, 5u })
 				for (uint32_t dpad : { 0u, 4u, 7u }) {
-					const Combo &c = kCombos[(width + height + dpad) % 4];
+					const Combo &c =
+						kCombos[(width + height + dpad) % std::size(kCombos)];
 					Frame f = randomFrame(fourcc, width, height,
 							      width * 131 + height, 13, 5);
-					auto planes = f.planes();
+					auto planes = f.constPlanes();
 					const uint32_t dstStride = width * 4 + dpad;
 					const size_t slack = 64;
 					std::vector<uint8_t> dst(size_t(dstStride) * height + slack,
@@ -364,7 +467,7 @@ TEST(Convert, RowRangesCompose)
 	for (uint32_t fourcc : kFormats)
 		for (const Combo &c : kCombos) {
 			Frame f = randomFrame(fourcc, W, H, 7, 3, 2);
-			auto planes = f.planes();
+			auto planes = f.constPlanes();
 			const uint32_t stride = W * 4 + 12;
 			std::vector<uint8_t> whole(size_t(stride) * H, 0), parts(whole.size(), 0),
 				three(whole.size(), 0);
@@ -409,6 +512,87 @@ TEST(Convert, RejectsBadArguments)
 	convertToXrgb8888(DRM_FORMAT_NV12, p, 1, dst, 16, 4, 2, YuvEncoding::BT601,
 			  YuvRange::Limited, 0, 2);
 	EXPECT_TRUE(std::all_of(std::begin(dst), std::end(dst), [](uint8_t b) { return b == 0x11; }));
+}
+
+/*
+ * RGB565 output, every layout: each pixel is the exact XRGB8888 result
+ * truncated to 5/6/5 bits (GStreamer's RGB16 pack without dither), odd
+ * sizes and padded strides, padding untouched.
+ */
+TEST(Convert, Rgb565Output)
+{
+	const uint8_t canary = 0xab;
+	for (uint32_t fourcc : kFormats)
+		for (uint32_t width : { 1u, 3u, 16u, 33u, 65u })
+			for (uint32_t height : { 1u, 3u, 4u }) {
+				const Combo &c = kCombos[(width + height) % std::size(kCombos)];
+				Frame f =
+					randomFrame(fourcc, width, height, width * 7 + height, 3, 1);
+				auto planes = f.constPlanes();
+				const uint32_t xs = width * 4, ds = width * 2 + 6;
+				std::vector<uint8_t> xrgb(size_t(xs) * height);
+				std::vector<uint8_t> rgb565(size_t(ds) * height + 16, canary);
+				convertFrame(fourcc, planes.data(), f.numPlanes(),
+					     DRM_FORMAT_XRGB8888, xrgb.data(), xs, width, height,
+					     c.enc, c.range, 0, height);
+				convertFrame(fourcc, planes.data(), f.numPlanes(),
+					     DRM_FORMAT_RGB565, rgb565.data(), ds, width, height,
+					     c.enc, c.range, 0, height);
+				for (uint32_t row = 0; row < height; row++) {
+					for (uint32_t x = 0; x < width; x++) {
+						const uint8_t *px = &xrgb[size_t(row) * xs + 4 * x];
+						const uint16_t want =
+							uint16_t((px[2] >> 3) << 11 |
+								 (px[1] >> 2) << 5 | px[0] >> 3);
+						const uint8_t *o = &rgb565[size_t(row) * ds + 2 * x];
+						ASSERT_EQ(uint16_t(o[0] | o[1] << 8), want)
+							<< fourccName(fourcc) << " " << width << "x"
+							<< height << " at " << x << "," << row;
+					}
+					for (uint32_t b = width * 2; b < ds; b++)
+						ASSERT_EQ(rgb565[size_t(row) * ds + b], canary);
+				}
+				for (size_t b = size_t(ds) * height; b < rgb565.size(); b++)
+					ASSERT_EQ(rgb565[b], canary);
+			}
+}
+
+/*
+ * R'G'B' sources: RGB565 widened by bit replication, XRGB8888 and RGB888 /
+ * BGR888 into RGB565 by truncation; every 16-bit value round-trips.
+ */
+TEST(Convert, RgbSources)
+{
+	std::vector<uint8_t> all(65536 * 2);
+	for (uint32_t v = 0; v < 65536; v++)
+		all[2 * v] = uint8_t(v), all[2 * v + 1] = uint8_t(v >> 8);
+	std::vector<uint8_t> xrgb(65536 * 4), back(65536 * 2);
+	ConstPlane p { all.data(), 65536 * 2 };
+	convertFrame(DRM_FORMAT_RGB565, &p, 1, DRM_FORMAT_XRGB8888, xrgb.data(), 65536 * 4, 65536,
+		     1, YuvEncoding::BT601, YuvRange::Limited, 0, 1);
+	for (uint32_t v = 0; v < 65536; v++) {
+		const uint32_t r = v >> 11, g = (v >> 5) & 63, b = v & 31;
+		ASSERT_EQ(xrgb[4 * v + 2], (r << 3) | (r >> 2)) << v;
+		ASSERT_EQ(xrgb[4 * v + 1], (g << 2) | (g >> 4)) << v;
+		ASSERT_EQ(xrgb[4 * v + 0], (b << 3) | (b >> 2)) << v;
+		ASSERT_EQ(xrgb[4 * v + 3], 0xff) << v;
+	}
+	ConstPlane x { xrgb.data(), 65536 * 4 };
+	convertFrame(DRM_FORMAT_XRGB8888, &x, 1, DRM_FORMAT_RGB565, back.data(), 65536 * 2, 65536,
+		     1, YuvEncoding::BT601, YuvRange::Limited, 0, 1);
+	EXPECT_EQ(back, all);
+
+	const uint8_t rgb888[3] = { 0x1f, 0x83, 0xf4 }; /* bytes B, G, R */
+	const uint8_t bgr888[3] = { 0xf4, 0x83, 0x1f }; /* bytes R, G, B */
+	const uint16_t want = uint16_t((0xf4 >> 3) << 11 | (0x83 >> 2) << 5 | (0x1f >> 3));
+	for (auto [fourcc, bytes] : { std::make_pair(DRM_FORMAT_RGB888, rgb888),
+				      std::make_pair(DRM_FORMAT_BGR888, bgr888) }) {
+		uint8_t out[2];
+		ConstPlane q { bytes, 3 };
+		convertFrame(fourcc, &q, 1, DRM_FORMAT_RGB565, out, 2, 1, 1, YuvEncoding::BT709,
+			     YuvRange::Full, 0, 1);
+		EXPECT_EQ(uint16_t(out[0] | out[1] << 8), want) << fourccName(fourcc);
+	}
 }
 
 /*
@@ -574,8 +758,8 @@ TEST(Convert, YuvParamsFromV4l2)
 		{ V4L2_COLORSPACE_OPRGB, 0, 0, false, YuvEncoding::BT601, YuvRange::Limited },
 		{ V4L2_COLORSPACE_JPEG, 0, 0, false, YuvEncoding::BT601, YuvRange::Full },
 		{ V4L2_COLORSPACE_RAW, 0, 0, false, YuvEncoding::BT601, YuvRange::Limited },
-		/* No BT.2020 / SMPTE 240M matrix: nearest is 709. */
-		{ V4L2_COLORSPACE_BT2020, 0, 0, false, YuvEncoding::BT709, YuvRange::Limited },
+		/* BT.2020 has its matrix; SMPTE 240M has none: nearest is 709. */
+		{ V4L2_COLORSPACE_BT2020, 0, 0, false, YuvEncoding::BT2020, YuvRange::Limited },
 		{ V4L2_COLORSPACE_SMPTE240M, 0, 0, false, YuvEncoding::BT709, YuvRange::Limited },
 		/* RGB: quantization default is full. */
 		{ V4L2_COLORSPACE_SRGB, 0, 0, true, YuvEncoding::BT601, YuvRange::Full },
@@ -593,7 +777,7 @@ TEST(Convert, YuvParamsFromV4l2)
 		  YuvRange::Limited },
 		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SYCC, 0, false, YuvEncoding::BT601,
 		  YuvRange::Limited },
-		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_BT2020, 0, false, YuvEncoding::BT709,
+		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_BT2020, 0, false, YuvEncoding::BT2020,
 		  YuvRange::Limited },
 		{ V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_SMPTE240M, 0, false, YuvEncoding::BT709,
 		  YuvRange::Limited },
@@ -642,8 +826,7 @@ namespace {
  */
 Bgr gstModel(YuvEncoding enc, YuvRange range, int Y, int U, int V)
 {
-	const double kr = enc == YuvEncoding::BT709 ? 0.2126 : 0.299;
-	const double kb = enc == YuvEncoding::BT709 ? 0.0722 : 0.114;
+	const double kr = lumaKr(enc), kb = lumaKb(enc);
 	const double kg = 1.0 - kr - kb;
 	const bool full = range == YuvRange::Full;
 	const double ys = full ? 1.0 : 255.0 / 219.0, cs = full ? 1.0 : 255.0 / 224.0;
@@ -673,6 +856,7 @@ constexpr int kGstMaxDevFull = 3;
 /* Mean |d| on the random frames below, measured on Debian bookworm (GStreamer 1.22.0). */
 constexpr double kGstMaxMeanLimited = 1.75;
 constexpr double kGstMaxMeanFull = 0.65;
+constexpr double kGstMaxMeanLimitedGrey = 2.0;
 
 } /* namespace */
 
@@ -746,16 +930,23 @@ TEST(Convert, GstVideoconvert)
 			const std::string in = dir + "/in.yuv", out = dir + "/out.bgrx";
 			{
 				std::ofstream o(in, std::ios::binary);
-				o.write(reinterpret_cast<const char *>(f.p0.data()), f.p0.size());
-				o.write(reinterpret_cast<const char *>(f.p1.data()), f.p1.size());
+				for (unsigned q = 0; q < f.numPlanes(); q++)
+					o.write(reinterpret_cast<const char *>(f.p[q].data()),
+						f.p[q].size());
 			}
-			const char *gstFormat = fourcc == DRM_FORMAT_YUYV ? "yuy2"
-				: fourcc == DRM_FORMAT_UYVY               ? "uyvy"
-									  : "nv12";
-			/* range:matrix:transfer:primaries; range 1 = 0-255, 2 = 16-235; matrix 3 = BT709, 4 = BT601. */
+			std::string gstFormat = layoutOf(fourcc).gst;
+			std::transform(gstFormat.begin(), gstFormat.end(), gstFormat.begin(),
+				       [](unsigned char ch) { return char(std::tolower(ch)); });
+			/*
+			 * range:matrix:transfer:primaries; range 1 = 0-255, 2 = 16-235;
+			 * matrix 3 = BT709, 4 = BT601, 6 = BT2020 (GstVideoColorMatrix).
+			 */
+			const char *matrix = c.enc == YuvEncoding::BT709 ? "3"
+				: c.enc == YuvEncoding::BT2020           ? "6"
+									 : "4";
 			const std::string colorimetry =
-				std::string(c.range == YuvRange::Full ? "1" : "2") + ":" +
-				(c.enc == YuvEncoding::BT709 ? "3" : "4") + ":0:0";
+				std::string(c.range == YuvRange::Full ? "1" : "2") + ":" + matrix +
+				":0:0";
 			const std::string cmd = "gst-launch-1.0 -q filesrc location=" + in +
 				" ! rawvideoparse format=" + gstFormat +
 				" width=" + std::to_string(W) + " height=" + std::to_string(H) +
@@ -768,7 +959,7 @@ TEST(Convert, GstVideoconvert)
 			ASSERT_EQ(gst.size(), size_t(W) * H * 4) << cmd;
 
 			std::vector<uint8_t> ours(gst.size());
-			auto planes = f.planes();
+			auto planes = f.constPlanes();
 			convertToXrgb8888(fourcc, planes.data(), f.numPlanes(), ours.data(), W * 4,
 					  W, H, c.enc, c.range, 0, H);
 
@@ -799,12 +990,36 @@ TEST(Convert, GstVideoconvert)
 				100.0 * hist[0] / n, 100.0 * hist[1] / n, 100.0 * hist[2] / n,
 				100.0 * (n - hist[0] - hist[1] - hist[2]) / n, modelMismatch);
 			const bool full = c.range == YuvRange::Full;
+			/* Grey has no chroma to average the dropped offset away: every pixel is darker. */
+			const double meanLimited = fourcc == DRM_FORMAT_R8 ? kGstMaxMeanLimitedGrey
+									   : kGstMaxMeanLimited;
 			EXPECT_LE(maxDev, full ? kGstMaxDevFull : kGstMaxDevLimited)
 				<< fourccName(fourcc) << " " << c.name;
-			EXPECT_LE(sum / n, full ? kGstMaxMeanFull : kGstMaxMeanLimited)
+			EXPECT_LE(sum / n, full ? kGstMaxMeanFull : meanLimited)
 				<< fourccName(fourcc) << " " << c.name;
 			/* Both sides agree on siting/order: the deviation is the model's. */
 			EXPECT_EQ(modelMismatch, 0u) << fourccName(fourcc) << " " << c.name;
+
+			/*
+			 * RGB565 out (first colorimetry only): GStreamer packs its own
+			 * 8-bit result by truncation, as we pack ours.
+			 */
+			if (&c == &kCombos[0]) {
+				std::string cmd565 = cmd;
+				cmd565.replace(cmd565.find("format=BGRx"), 11, "format=RGB16");
+				ASSERT_EQ(std::system(cmd565.c_str()), 0) << cmd565;
+				std::vector<uint8_t> gst565 = readFile(out);
+				ASSERT_EQ(gst565.size(), size_t(W) * H * 2) << cmd565;
+				size_t packMismatch = 0;
+				for (size_t i = 0; i < size_t(W) * H; i++) {
+					const uint16_t want = uint16_t((gst[4 * i + 2] >> 3) << 11 |
+								       (gst[4 * i + 1] >> 2) << 5 |
+								       gst[4 * i] >> 3);
+					packMismatch +=
+						(gst565[2 * i] | gst565[2 * i + 1] << 8) != want;
+				}
+				EXPECT_EQ(packMismatch, 0u) << fourccName(fourcc) << " RGB16";
+			}
 			std::remove(in.c_str());
 			std::remove(out.c_str());
 		}

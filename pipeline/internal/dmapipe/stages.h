@@ -15,15 +15,17 @@
 namespace dmapipe {
 
 /*
- * YUYV, UYVY or NV12 -> XRGB8888 (Read on the camera's buffer, Write on the
- * display's), BT.601/709 and range from the camera's colorimetry; RGB888 and
- * BGR888 -> XRGB8888 by byte reordering. Rows are
- * split over worker threads when threads > 1.
+ * Every Y'CbCr layout of convert.h (packed and semi-planar 4:2:2, 4:2:0
+ * semi-planar and planar, GREY) -> XRGB8888 or RGB565 (Read on the camera's
+ * buffer, Write on the display's), BT.601/709/2020 and range from the
+ * camera's colorimetry; RGB888, BGR888 and RGB565 by reordering or
+ * widening. Rows are split over worker threads when threads > 1.
  */
 class ConvertStage : public Stage
 {
 public:
-	explicit ConvertStage(unsigned threads = 1);
+	/* output: DRM_FORMAT_XRGB8888 (the default) or DRM_FORMAT_RGB565. */
+	explicit ConvertStage(unsigned threads = 1, uint32_t output = 0);
 	~ConvertStage() override;
 	std::string name() const override { return "convert"; }
 	Access access() const override { return Access::Read; }
@@ -39,6 +41,7 @@ private:
 	struct Workers;
 	YuvEncoding enc_ = YuvEncoding::BT601;
 	YuvRange range_ = YuvRange::Limited;
+	uint32_t output_;
 	unsigned threads_;
 	std::unique_ptr<Workers> workers_;
 };
