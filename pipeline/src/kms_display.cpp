@@ -738,6 +738,14 @@ private:
 					 f.planeHeight(p, request.height) +
 				 c.width - 1) /
 				c.width;
+		/*
+		 * At least the bytes asked for: a camera's sizeimage can exceed
+		 * its planes (vivid's multi-planar API puts a data offset before
+		 * plane 0, and QBUF refuses a shorter buffer).
+		 */
+		const uint64_t rowBytes = uint64_t(c.width) * c.bpp / 8;
+		const size_t want = request.sizes.empty() ? 0 : request.sizes[0];
+		rows = std::max<uint64_t>(rows, (want + rowBytes - 1) / rowBytes);
 		c.height = uint32_t(rows);
 		if (drmIoctl(fd_, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0)
 			throwErrno("DRM_IOCTL_MODE_CREATE_DUMB(" + std::to_string(c.width) + "x" +
