@@ -6,8 +6,11 @@
  */
 #include <dmapipe/internal.h>
 
+#include <drm_fourcc.h>
+
 #include "cam_options.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +74,28 @@ static void usage(FILE *out)
 		"2 on bad usage.\n");
 }
 
+/*
+ * The path a camera format takes to a display: scanned out as it is when the
+ * display's plane takes it, else through the conversion stage into a format
+ * the display takes (XRGB8888 first, then RGB565), else none.
+ */
+static std::string formatPath(uint32_t v4l2Fourcc, const std::vector<uint32_t> &displayFormats)
+{
+	auto f = formatFromV4l2(v4l2Fourcc);
+	if (!f)
+		return "none (unknown to dmapipe)";
+	auto takes = [&](uint32_t drm) {
+		return std::find(displayFormats.begin(), displayFormats.end(), drm) !=
+			displayFormats.end();
+	};
+	if (takes(f->drm))
+		return "direct scanout";
+	for (uint32_t out : { DRM_FORMAT_XRGB8888, DRM_FORMAT_RGB565 })
+		if (takes(out) && ConvertStage(1, out).accepts(*f))
+			return std::string("--stage convert -> ") + formatFromDrm(out)->name;
+	return "none (the display takes neither it nor what convert makes of it)";
+}
+
 static int list()
 {
 	printf("Cameras:\n");
@@ -131,6 +156,10 @@ static int list()
 				printf("  %s -> %s %s: %s, alloc %s\n", c.path.c_str(),
 				       d.path.c_str(), disp.connectorName().c_str(),
 				       f ? f->name : "no common format (needs conversion)", alloc);
+				/* Each camera format's path to this display. */
+				for (uint32_t code : cap.formats())
+					printf("    %s: %s\n", fourccToString(code).c_str(),
+					       formatPath(code, disp.formats()).c_str());
 			} catch (const Error &e) {
 				printf("  %s -> %s: %s\n", c.path.c_str(), d.path.c_str(), e.what());
 			}
