@@ -75,25 +75,23 @@ static void usage(FILE *out)
 }
 
 /*
- * The path a camera format takes to a display: scanned out as it is when the
- * display's plane takes it, else through the conversion stage into a format
- * the display takes (XRGB8888 first, then RGB565), else none.
+ * The path a camera format takes to a display, as the pipeline's negotiation
+ * ranks it: direct scanout on a plane that takes it (the primary first),
+ * else through the conversion stage into what some plane takes, else none.
  */
-static std::string formatPath(uint32_t v4l2Fourcc, const std::vector<uint32_t> &displayFormats)
+static std::string formatPath(uint32_t v4l2Fourcc, const std::vector<DisplayPlane> &planes)
 {
 	auto f = formatFromV4l2(v4l2Fourcc);
 	if (!f)
 		return "none (unknown to dmapipe)";
-	auto takes = [&](uint32_t drm) {
-		return std::find(displayFormats.begin(), displayFormats.end(), drm) !=
-			displayFormats.end();
-	};
-	if (takes(f->drm))
-		return "direct scanout";
-	for (uint32_t out : { DRM_FORMAT_XRGB8888, DRM_FORMAT_RGB565 })
-		if (takes(out) && ConvertStage(1, out).accepts(*f))
-			return std::string("--stage convert -> ") + formatFromDrm(out)->name;
-	return "none (the display takes neither it nor what convert makes of it)";
+	auto direct = proposeRoutes({ v4l2Fourcc }, {}, -1, planes);
+	if (!direct.empty())
+		return direct[0].describe();
+	std::vector<std::shared_ptr<Stage>> conv { std::make_shared<ConvertStage>() };
+	auto converted = proposeRoutes({ v4l2Fourcc }, conv, 0, planes);
+	if (!converted.empty())
+		return "--stage convert: " + converted[0].describe();
+	return "none (no plane takes it or what convert makes of it)";
 }
 
 static int list()
@@ -147,7 +145,7 @@ static int list()
 			try {
 				V4l2Capture cap(c.path);
 				KmsDisplay disp(d.path);
-				auto f = commonFormat(cap.formats(), disp.formats());
+				auto routes = proposeRoutes(cap.formats(), {}, -1, disp.planes());
 				bool imports = cap.supportsDmabufImport();
 				bool capbuf = false;
 				for (const auto &h : heaps)
@@ -155,11 +153,21 @@ static int list()
 				const char *alloc = imports ? (capbuf ? "capbuf" : "dumb") : "v4l2";
 				printf("  %s -> %s %s: %s, alloc %s\n", c.path.c_str(),
 				       d.path.c_str(), disp.connectorName().c_str(),
-				       f ? f->name : "no common format (needs conversion)", alloc);
+				       routes.empty() ? "no common format (needs conversion)"
+						      : routes[0].scanout.name,
+				       alloc);
+				for (const auto &pl : disp.planes()) {
+					printf("    plane %u (%s, zpos %llu):", pl.id,
+					       pl.primary ? "primary" : "overlay",
+					       (unsigned long long)pl.zpos);
+					for (uint32_t code : pl.formats)
+						printf(" %s", fourccToString(code).c_str());
+					printf("\n");
+				}
 				/* Each camera format's path to this display. */
 				for (uint32_t code : cap.formats())
 					printf("    %s: %s\n", fourccToString(code).c_str(),
-					       formatPath(code, disp.formats()).c_str());
+					       formatPath(code, disp.planes()).c_str());
 			} catch (const Error &e) {
 				printf("  %s -> %s: %s\n", c.path.c_str(), d.path.c_str(), e.what());
 			}
@@ -215,23 +223,26 @@ int main(int argc, char **argv)
 			/* Closed before the Pipeline opens it: a libcamera camera is exclusive. */
 			auto cam = openSource(cfg.camera);
 			KmsDisplay disp(cfg.display);
-			if (!commonFormat(cam->formats(), disp.formats())) {
+			if (proposeRoutes(cam->formats(), {}, -1, disp.planes()).empty()) {
 				cfg.stages = makeStages("convert");
 				fprintf(stderr,
-					"note: the display takes none of the camera's formats; converting\n");
+					"note: no plane of the display takes any of the camera's "
+					"formats; converting\n");
 			}
 		}
 		PipelinePrivate p(cfg);
 		const CaptureFormat &f = p.captureFormat();
 		fprintf(stderr,
-			"camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
+			"camera: %s (%s) %s %ux%u\ndisplay: %s (%s) %s, %s\nnegotiation: %s\nbuffers: %s, %zu of them (%s)\npath: %s\n",
 			p.capture().path().c_str(), p.capture().driver().c_str(), f.format.name,
 			f.width, f.height, p.display().path().c_str(), p.display().driver().c_str(),
 			p.display().connectorName().c_str(),
 			p.layout().describe(f.width, f.height).c_str(),
-			allocStrategyName(p.allocStrategy()), p.buffers().size(),
-			p.allocReason().c_str(), p.pathDescription().c_str());
+			p.negotiated().summary().c_str(), allocStrategyName(p.allocStrategy()),
+			p.buffers().size(), p.allocReason().c_str(), p.pathDescription().c_str());
 
+		for (const auto &r : p.negotiated().rejected)
+			fprintf(stderr, "  passed over: %s\n", r.c_str());
 		bool tty = isatty(STDOUT_FILENO);
 		std::string path = p.pathDescription();
 		if (statsInterval > 0) {

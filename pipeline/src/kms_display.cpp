@@ -393,6 +393,7 @@ bool KmsDisplay::pickPipe()
 	drmModeRes *res = drmModeGetResources(fd);
 	drmModePlaneRes *planes = drmModeGetPlaneResources(fd);
 	bool found = false;
+	planes_.clear();
 	for (int i = 0; res && planes && i < res->count_connectors && !found; i++) {
 		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
 		if (!c)
@@ -414,15 +415,22 @@ bool KmsDisplay::pickPipe()
 		for (int k = 0; k < res->count_crtcs && !found; k++) {
 			if (!(possible & (1u << k)))
 				continue;
-			for (uint32_t p = 0; p < planes->count_planes && !found; p++) {
+			for (uint32_t p = 0; p < planes->count_planes; p++) {
 				drmModePlane *pl = drmModeGetPlane(fd, planes->planes[p]);
 				if (!pl)
 					continue;
-				bool wanted = select_.plane
-					? pl->plane_id == select_.plane
-					: propValue(fd, pl->plane_id, DRM_MODE_OBJECT_PLANE,
-						    "type") == DRM_PLANE_TYPE_PRIMARY;
-				if ((pl->possible_crtcs & (1u << k)) && wanted) {
+				uint64_t type =
+					propValue(fd, pl->plane_id, DRM_MODE_OBJECT_PLANE, "type");
+				if ((pl->possible_crtcs & (1u << k)) && type != DRM_PLANE_TYPE_CURSOR)
+					planes_.push_back(
+						{ pl->plane_id, type == DRM_PLANE_TYPE_PRIMARY,
+						  std::vector<uint32_t>(
+							  pl->formats, pl->formats + pl->count_formats),
+						  propValue(fd, pl->plane_id, DRM_MODE_OBJECT_PLANE,
+							    "zpos") });
+				bool wanted = select_.plane ? pl->plane_id == select_.plane
+							    : type == DRM_PLANE_TYPE_PRIMARY;
+				if ((pl->possible_crtcs & (1u << k)) && wanted && !found) {
 					connector_ = c->connector_id;
 					connectorType_ = c->connector_type;
 					connectorTypeId_ = c->connector_type_id;
@@ -440,6 +448,9 @@ bool KmsDisplay::pickPipe()
 				}
 				drmModeFreePlane(pl);
 			}
+			/* The list is the CRTC's; keep it for the CRTC chosen only. */
+			if (!found)
+				planes_.clear();
 		}
 		drmModeFreeConnector(c);
 	}
@@ -462,6 +473,31 @@ bool KmsDisplay::pickPipe()
 	haveOutFence_ = p.crtcOutFence != 0;
 	zposProp_ = propId(fd, plane_, DRM_MODE_OBJECT_PLANE, "zpos");
 	return p.connCrtcId && p.crtcModeId && p.crtcActive && p.fbId && p.crtcId;
+}
+
+void KmsDisplay::usePlane(uint32_t id)
+{
+	if (id == plane_)
+		return;
+	if (modeSet_)
+		throw Error(path_ + " (" + driver_ + "): the plane is chosen before the first commit");
+	auto it = std::find_if(planes_.begin(), planes_.end(),
+			       [&](const DisplayPlane &p) { return p.id == id; });
+	if (it == planes_.end())
+		throw Error(path_ + " (" + driver_ + "): plane " + std::to_string(id) +
+			    " is not one the CRTC of " + connectorName() + " can use");
+	/* Same connector and CRTC: pickPipe() finds them again, with this plane. */
+	DisplaySelect previous = select_;
+	select_.plane = id;
+	select_.connector = std::to_string(connector_);
+	if (!pickPipe()) {
+		select_ = previous;
+		pickPipe();
+		throw Error(path_ + " (" + driver_ + "): plane " + std::to_string(id) +
+			    " has no atomic properties to scan out with");
+	}
+	zpos_ = -1;
+	save();
 }
 
 void KmsDisplay::save()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dmapipe/error.h"
 #include "dmapipe/pipeline_private.h"
+#include "dmapipe/stages.h"
 #include "log_internal.h"
 
 #include <algorithm>
@@ -47,14 +48,6 @@ std::optional<AllocStrategy> allocStrategyFromString(const std::string &s)
 static bool have(const std::vector<uint32_t> &v, uint32_t x)
 {
 	return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-static std::string names(const std::vector<uint32_t> &codes)
-{
-	std::string s;
-	for (uint32_t c : codes)
-		s += (s.empty() ? "" : " ") + fourccToString(c);
-	return s;
 }
 
 PipelinePrivate::PipelinePrivate(const PipelineConfig &config) : framesWanted_(config.frames)
@@ -109,70 +102,13 @@ PipelinePrivate::PipelinePrivate(const PipelineConfig &config) : framesWanted_(c
 		}
 	}
 
-	/* The format: asked for, or the camera's first that the display (or the conversion) takes. */
-	auto cameraHas = [&](const PixelFormat &f) {
-		return have(camFormats, f.v4l2) || (f.v4l2Mplane && have(camFormats, f.v4l2Mplane));
-	};
-	Stage *conv = converter_ >= 0 ? stages_[size_t(converter_)].get() : nullptr;
-	std::optional<PixelFormat> pf;
+	std::optional<PixelFormat> wanted;
 	if (!config.format.empty()) {
-		pf = formatFromString(config.format);
-		if (!pf)
+		wanted = formatFromString(config.format);
+		if (!wanted)
 			throw Error("unknown pixel format \"" + config.format + "\"");
-		if (!cameraHas(*pf))
-			throw Error(capture_->path() + " (" + capture_->driver() +
-				    ") does not capture " + pf->name + "; it offers " +
-				    names(camFormats));
-		if (conv && !conv->accepts(*pf))
-			throw Error("stage " + conv->name() + " does not take " + pf->name);
-		if (!conv && !have(display_->formats(), pf->drm))
-			throw Error(display_->path() + " (" + display_->driver() +
-				    ") cannot scan out " + pf->name + "; it takes " +
-				    names(display_->formats()) +
-				    " (add a conversion stage: --stage convert)");
-	} else if (conv) {
-		for (uint32_t code : camFormats) {
-			auto f = formatFromV4l2(code);
-			if (f && conv->accepts(*f) && have(display_->formats(), conv->produces(*f))) {
-				pf = f;
-				break;
-			}
-		}
-		if (!pf)
-			throw Error("stage " + conv->name() + " takes none of the formats " +
-				    capture_->path() + " (" + capture_->driver() +
-				    ") offers: " + names(camFormats));
-	} else {
-		pf = commonFormat(camFormats, display_->formats());
-		if (!pf)
-			throw Error("no pixel format both ends take: " + capture_->path() + " (" +
-				    capture_->driver() + ") offers " + names(camFormats) + "; " +
-				    display_->path() + " (" + display_->driver() + ") takes " +
-				    names(display_->formats()) +
-				    " (add a conversion stage: --stage convert)");
 	}
-	displayFormat_ = *pf;
-	if (conv) {
-		uint32_t out = conv->produces(*pf);
-		if (!have(display_->formats(), out))
-			throw Error(display_->path() + " (" + display_->driver() +
-				    ") cannot scan out " + fourccToString(out) + ", what " +
-				    conv->name() + " produces");
-		displayFormat_ = *formatFromDrm(out);
-	}
-	for (size_t i = 0; i < stages_.size(); i++) {
-		const PixelFormat &f = converter_ >= 0 && int(i) > converter_ ? displayFormat_ : *pf;
-		if (int(i) != converter_ && !stages_[i]->accepts(f))
-			throw Error("stage " + stages_[i]->name() + " does not take " + f.name);
-	}
-	uint32_t v4l2Code = have(camFormats, pf->v4l2) ? pf->v4l2 : pf->v4l2Mplane;
-	format_ = capture_->setFormat(v4l2Code, config.width, config.height);
-	if ((config.width && format_.width != config.width) ||
-	    (config.height && format_.height != config.height))
-		throw Error(capture_->path() + " (" + capture_->driver() + ") does not capture " +
-			    std::to_string(config.width) + "x" + std::to_string(config.height) +
-			    "; nearest it offers is " + std::to_string(format_.width) + "x" +
-			    std::to_string(format_.height));
+	negotiate(config, camFormats, wanted);
 	for (const auto &st : stages_)
 		st->configure(format_);
 
@@ -213,6 +149,114 @@ PipelinePrivate::PipelinePrivate(const PipelineConfig &config) : framesWanted_(c
 		stageThread_ = true;
 		worker_ = std::thread([this] { workerMain(); });
 	}
+}
+
+/*
+ * Phase two of the negotiation: the routes proposeRoutes() ranks, tried in
+ * turn against the devices. The camera settles its format and size (S_FMT);
+ * the display imports a probe buffer of what it would scan out and checks
+ * the plane with TEST_ONLY commits. When the display refuses a size the
+ * user did not ask for, smaller sizes the camera offers are tried (cirrus
+ * cannot scan out 1920x1080: its pitch limit is 4088 bytes).
+ */
+void PipelinePrivate::negotiate(const PipelineConfig &config, const std::vector<uint32_t> &camFormats,
+				const std::optional<PixelFormat> &wanted)
+{
+	const std::string cam = capture_->path() + " (" + capture_->driver() + ")";
+	const std::string disp = display_->path() + " (" + display_->driver() + ")";
+	std::vector<Route> routes =
+		proposeRoutes(camFormats, stages_, converter_, display_->planes(), wanted);
+	if (routes.empty())
+		throw Error(noRouteReason(camFormats, stages_, converter_, display_->planes(),
+					  wanted, cam, disp));
+	negotiated_ = {};
+	for (const Route &r : routes) {
+		std::vector<std::string> adjusted;
+		std::string why;
+		if (validateRoute(config, camFormats, r, adjusted, why)) {
+			negotiated_.status = adjusted.empty() ? Validity::Valid : Validity::Adjusted;
+			negotiated_.route = r;
+			negotiated_.adjustments = adjusted;
+			return;
+		}
+		negotiated_.rejected.push_back(r.describe() + ": " + why);
+	}
+	std::string all;
+	for (const auto &r : negotiated_.rejected)
+		all += "\n  " + r;
+	throw Error("nothing from " + cam + " reaches " + disp + "; tried:" + all);
+}
+
+static std::string sizeName(uint32_t w, uint32_t h)
+{
+	return std::to_string(w) + "x" + std::to_string(h);
+}
+
+bool PipelinePrivate::displayTakes(const PixelFormat &f, uint32_t width, uint32_t height,
+				   std::string &why)
+{
+	std::unique_ptr<Allocator> probe;
+	try {
+		probe = display_->dumbAllocator();
+	} catch (const Error &) {
+		return true; /* nothing to probe with: the real buffers are checked later */
+	}
+	std::unique_ptr<DmaBuffer> buf;
+	try {
+		buf = probe->allocate(probe->adjust(BufferLayout::contiguous(f, width, height, 64)));
+		display_->configure(*buf);
+		display_->releaseFramebuffer(*buf);
+		return true;
+	} catch (const Error &e) {
+		why = e.what();
+		if (buf)
+			display_->releaseFramebuffer(*buf);
+		return false;
+	}
+}
+
+bool PipelinePrivate::validateRoute(const PipelineConfig &config,
+				    const std::vector<uint32_t> &camFormats, const Route &r,
+				    std::vector<std::string> &adjusted, std::string &why)
+{
+	if (r.converter >= 0)
+		if (auto *cs = dynamic_cast<ConvertStage *>(stages_[size_t(r.converter)].get()))
+			cs->setOutput(r.scanout.drm);
+	uint32_t code = have(camFormats, r.capture.v4l2) ? r.capture.v4l2 : r.capture.v4l2Mplane;
+	CaptureFormat f = capture_->setFormat(code, config.width, config.height);
+	if ((config.width && f.width != config.width) || (config.height && f.height != config.height))
+		adjusted.push_back("size " + sizeName(config.width, config.height) + " -> " +
+				   sizeName(f.width, f.height) + ": the nearest " +
+				   capture_->path() + " captures");
+	display_->usePlane(r.plane.id);
+	if (displayTakes(r.scanout, f.width, f.height, why)) {
+		format_ = f;
+		displayFormat_ = r.scanout;
+		return true;
+	}
+	/* A size the user asked for is theirs: the route fails instead. */
+	if (config.width || config.height)
+		return false;
+	FrameSize screen { 0, 0 };
+	for (const ModeSize &m : display_->modes())
+		if (m.preferred || !screen.width)
+			screen = { m.width, m.height };
+	std::string refusal = why;
+	for (FrameSize s : smallerSizes(capture_->frameSizes(code), { f.width, f.height }, screen)) {
+		CaptureFormat g = capture_->setFormat(code, s.width, s.height);
+		if (g.width != s.width || g.height != s.height)
+			continue;
+		if (displayTakes(r.scanout, g.width, g.height, why)) {
+			adjusted.push_back("size " + sizeName(f.width, f.height) + " -> " +
+					   sizeName(g.width, g.height) + ": the display refused " +
+					   sizeName(f.width, f.height) + " (" + refusal + ")");
+			format_ = g;
+			displayFormat_ = r.scanout;
+			return true;
+		}
+	}
+	why = refusal;
+	return false;
 }
 
 void PipelinePrivate::allocateDisplayPool()

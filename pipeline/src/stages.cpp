@@ -85,6 +85,18 @@ ConvertStage::ConvertStage(unsigned threads, uint32_t output)
 
 ConvertStage::~ConvertStage() = default;
 
+std::vector<uint32_t> ConvertStage::outputs()
+{
+	return { DRM_FORMAT_XRGB8888, DRM_FORMAT_RGB565 };
+}
+
+void ConvertStage::setOutput(uint32_t drmFourcc)
+{
+	if (drmFourcc != DRM_FORMAT_XRGB8888 && drmFourcc != DRM_FORMAT_RGB565)
+		throw Error("convert makes XRGB8888 or RGB565, not " + fourccToString(drmFourcc));
+	output_ = drmFourcc;
+}
+
 bool ConvertStage::accepts(const PixelFormat &f) const
 {
 	return f.drm != output_ && convertSupported(f.drm, output_);

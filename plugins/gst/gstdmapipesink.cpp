@@ -26,6 +26,7 @@
 #include <dmapipe/cpu_access.h>
 #include <dmapipe/error.h>
 #include <dmapipe/kms_display.h>
+#include <dmapipe/negotiation.h>
 
 GST_DEBUG_CATEGORY_STATIC(dmapipesink_debug);
 #define GST_CAT_DEFAULT dmapipesink_debug
@@ -299,9 +300,11 @@ static void gst_dmapipe_sink_get_property(GObject *object, guint id, GValue *val
 	GST_OBJECT_UNLOCK(self);
 }
 
-static GstCaps *displayCaps(const KmsDisplay &display)
+/* What any plane takes, unless plane-id chose one: set_info() then picks the plane. */
+static GstCaps *displayCaps(const KmsDisplay &display, bool planeChosen)
 {
-	return capsForFormats(display.formats(), 8192);
+	return capsForFormats(planeChosen ? display.formats() : scanoutFormats(display.planes()),
+			      8192);
 }
 
 static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
@@ -351,7 +354,7 @@ static gboolean gst_dmapipe_sink_start(GstBaseSink *bsink)
 	g_object_notify(G_OBJECT(self), "display-height");
 	GST_INFO_OBJECT(self, "display %s (%s), connector %s", p->display->path().c_str(),
 			p->display->driver().c_str(), p->display->connectorName().c_str());
-	p->probed = displayCaps(*p->display);
+	p->probed = displayCaps(*p->display, select.plane != 0);
 	GST_DEBUG_OBJECT(self, "display caps %" GST_PTR_FORMAT, p->probed);
 	p->dmabufAllocator = gst_dmabuf_allocator_new();
 	p->poll = gst_poll_new(TRUE);
@@ -542,6 +545,39 @@ static gboolean gst_dmapipe_sink_set_info(GstVideoSink *vsink, GstCaps *caps, co
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("no scanout format for %" GST_PTR_FORMAT, caps), (nullptr));
 		return FALSE;
+	}
+	/*
+	 * The plane, by the pipeline's ranking (the primary first, then the
+	 * topmost overlay that takes the format), unless plane-id chose one.
+	 */
+	GST_OBJECT_LOCK(self);
+	bool planeChosen = p->planeId != 0;
+	GST_OBJECT_UNLOCK(self);
+	uint32_t drm = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(info))->drm;
+	if (!planeChosen && p->display) {
+		auto plane = scanoutPlane(p->display->planes(), drm);
+		if (plane && plane->id != p->display->planeId()) {
+			try {
+				p->display->usePlane(plane->id);
+				GST_OBJECT_LOCK(self);
+				gint zpos = p->zpos;
+				GST_OBJECT_UNLOCK(self);
+				if (zpos >= 0)
+					p->display->setZpos(uint64_t(zpos));
+			} catch (const std::exception &e) {
+				GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+						  ("cannot move to plane %u for %" GST_PTR_FORMAT,
+						   plane->id, caps),
+						  ("%s", e.what()));
+				return FALSE;
+			}
+			GST_OBJECT_LOCK(self);
+			p->planeInUse = plane->id;
+			GST_OBJECT_UNLOCK(self);
+			GST_INFO_OBJECT(self, "plane %u (%s): the primary plane does not take %s",
+					plane->id, plane->primary ? "primary" : "overlay",
+					fourccToString(drm).c_str());
+		}
 	}
 	if (p->haveInfo &&
 	    (GST_VIDEO_INFO_FORMAT(info) != GST_VIDEO_INFO_FORMAT(&p->info) ||

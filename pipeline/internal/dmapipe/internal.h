@@ -9,6 +9,7 @@
 #include <dmapipe/dmapipe.h>
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
+#include <dmapipe/negotiation.h>
 #include <dmapipe/pipeline_private.h>
 #include <dmapipe/source.h>
 #include <dmapipe/stages.h>

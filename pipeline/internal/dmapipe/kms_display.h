@@ -61,6 +61,14 @@ std::vector<DisplayLayout> layoutCandidates(uint32_t frameW, uint32_t frameH,
 					    const std::vector<ModeSize> &modes,
 					    const LayoutRequest &request);
 
+/* A plane the display's CRTC can scan out on (cursor planes left out). */
+struct DisplayPlane {
+	uint32_t id = 0;
+	bool primary = false;
+	std::vector<uint32_t> formats; /* DRM fourccs */
+	uint64_t zpos = 0; /* as the driver reports it (0 when it has none) */
+};
+
 /* Which connector and plane of the device, and whose fd. */
 struct DisplaySelect {
 	/* A connector name ("VGA-1", "HDMI-A-1", "Virtual-1") or id; empty: the first connected. */
@@ -93,6 +101,14 @@ public:
 	/* DRM fourccs the chosen plane scans out. */
 	const std::vector<uint32_t> &formats() const { return formats_; }
 	const std::vector<ModeSize> &modes() const { return modes_; }
+	/* Every primary and overlay plane of the chosen CRTC, the one in use among them. */
+	const std::vector<DisplayPlane> &planes() const { return planes_; }
+	/*
+	 * Scans out on another plane of the same CRTC from now on (before the
+	 * first commit only: the saved state is that plane's). Throws when the
+	 * CRTC cannot use it.
+	 */
+	void usePlane(uint32_t id);
 
 	/* Dumb buffers exported with PRIME: the display is the exporter. */
 	std::unique_ptr<Allocator> dumbAllocator();
@@ -157,6 +173,7 @@ private:
 	unsigned crtcIndex_ = 0;
 	std::vector<uint32_t> formats_;
 	std::vector<ModeSize> modes_;
+	std::vector<DisplayPlane> planes_;
 	std::unique_ptr<Props> props_;
 	std::unique_ptr<Saved> saved_;
 	DisplayLayout layout_;

@@ -23,6 +23,7 @@
 #include <dmapipe/fd.h>
 #include <dmapipe/frame_scheduler.h>
 #include <dmapipe/kms_display.h>
+#include <dmapipe/negotiation.h>
 #include <dmapipe/pipeline.h>
 #include <dmapipe/source.h>
 #include <dmapipe/stats.h>
@@ -50,6 +51,8 @@ public:
 	Stats stats() const;
 	std::string pathDescription() const;
 	const std::string &allocReason() const { return allocReason_; }
+	/* What the negotiation chose (route, plane), and what it adjusted or passed over. */
+	const Negotiated &negotiated() const { return negotiated_; }
 	AllocStrategy allocStrategy() const { return strategy_; }
 	const CaptureFormat &captureFormat() const { return format_; }
 	double frameRate() const { return frameRate_; }
@@ -81,6 +84,11 @@ private:
 	};
 
 	void chooseStrategy(const PipelineConfig &config);
+	void negotiate(const PipelineConfig &config, const std::vector<uint32_t> &camFormats,
+		       const std::optional<PixelFormat> &wanted);
+	bool validateRoute(const PipelineConfig &config, const std::vector<uint32_t> &camFormats,
+			   const Route &route, std::vector<std::string> &adjusted, std::string &why);
+	bool displayTakes(const PixelFormat &f, uint32_t width, uint32_t height, std::string &why);
 	void allocate(const PipelineConfig &config);
 	void allocateAndImport(const BufferLayout &layout, unsigned count);
 	void fallBackToContiguous(const BufferLayout &layout, const PipelineConfig &config,
@@ -127,6 +135,7 @@ private:
 	std::vector<FrameInfo> frames_;
 	std::vector<std::shared_ptr<Stage>> stages_;
 	int converter_ = -1; /* index in stages_ */
+	Negotiated negotiated_;
 	std::unique_ptr<Allocator> outAllocator_;
 	std::vector<std::unique_ptr<DmaBuffer>> outBuffers_;
 	std::vector<unsigned> outFree_;

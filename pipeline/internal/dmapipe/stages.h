@@ -34,6 +34,12 @@ public:
 	void configure(const CaptureFormat &format) override;
 	void convert(const Frame &in, WritableFrame &out) override;
 
+	/* What it can make, in order of preference (the pipeline's negotiation asks). */
+	static std::vector<uint32_t> outputs();
+	/* The output from now on: one of outputs(); before configure(). */
+	void setOutput(uint32_t drmFourcc);
+	uint32_t output() const { return output_; }
+
 	YuvEncoding encoding() const { return enc_; }
 	YuvRange range() const { return range_; }
 

@@ -82,6 +82,14 @@ if [ "$display" = vkms ]; then
 	must "layout mode [0-9]+x[0-9]+.*at 100,50 640x480 unscaled" \
 		"the render rectangle was not the overlay plane's destination"
 	echo "ok: render-rectangle <100,50,640,480> on overlay plane $overlay"
+	# Without plane-id, the plane comes from the pipeline's negotiation: BGRA
+	# (DRM ARGB8888) is taken by 6.1's vkms overlay only, so caps offer it and
+	# the sink moves to the overlay.
+	run gst-launch-1.0 videotestsrc num-buffers=10 ! video/x-raw,format=BGRA,width=640,height=480 \
+		! dmapipesink driver-name=vkms
+	must "plane $overlay \(overlay\): the primary plane does not take AR24" \
+		"BGRA was not put on the overlay plane"
+	echo "ok: BGRA on overlay plane $overlay, chosen as the pipeline chooses"
 	fails gst-launch-1.0 $src ! dmapipesink driver-name=vkms scaling=stretch
 	must "accepts no layout" "a scaled layout on a plane that cannot scale did not fail clearly"
 	echo "ok: scaling=stretch refused by vkms's plane, which does not scale"
