@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * dmapipeconvert: libdmapipe's ConvertStage (YUYV, UYVY, NV12, ... ->
- * XRGB8888 = GStreamer BGRx) as a GstBaseTransform. The input dma-buf is
+ * XRGB8888 = GStreamer BGRx, or RGB565 = RGB16) as a GstBaseTransform. The input dma-buf is
  * mapped for reading and the output for writing, each once per dma-buf
  * (kept on the GstMemory), and every frame is bracketed with
  * DMA_BUF_IOCTL_SYNC exactly once per side through CpuAccess. Output
@@ -39,28 +39,23 @@ using namespace dmapipe::gst;
 
 namespace {
 
-/* Every format of the table ConvertStage takes, and what it makes of them. */
+/* Every format of the table ConvertStage turns into one of its outputs. */
 std::vector<uint32_t> acceptedFormats()
 {
-	ConvertStage probe;
 	std::vector<uint32_t> v;
 	for (const auto &f : pixelFormats())
-		if (probe.accepts(f) && videoFormatFromDrm(f.drm) != GST_VIDEO_FORMAT_UNKNOWN)
-			v.push_back(f.drm);
+		for (uint32_t out : ConvertStage::outputs())
+			if (f.drm != out && convertSupported(f.drm, out) &&
+			    videoFormatFromDrm(f.drm) != GST_VIDEO_FORMAT_UNKNOWN &&
+			    std::find(v.begin(), v.end(), f.drm) == v.end())
+				v.push_back(f.drm);
 	return v;
 }
 
+/* What it makes, in the pipeline's order of preference (BGRx, then RGB16). */
 std::vector<uint32_t> producedFormats()
 {
-	ConvertStage probe;
-	std::vector<uint32_t> v;
-	for (const auto &f : pixelFormats())
-		if (probe.accepts(f)) {
-			uint32_t out = probe.produces(f);
-			if (out && std::find(v.begin(), v.end(), out) == v.end())
-				v.push_back(out);
-		}
-	return v;
+	return ConvertStage::outputs();
 }
 
 /* The GStreamer names of the formats in a structure's "format" field; empty = any. */
@@ -344,16 +339,17 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 		p->stage = std::make_unique<ConvertStage>(threads);
 		p->stageThreads = threads;
 	}
-	if (!pin || !pout || !p->stage->accepts(*pin) || p->stage->produces(*pin) != pout->drm) {
-		std::string makes = pin && p->stage->accepts(*pin)
-			? std::string("ConvertStage turns ") + inName + " into " +
-				gst_video_format_to_string(
-					videoFormatFromDrm(p->stage->produces(*pin)))
-			: std::string("ConvertStage does not take ") + inName;
+	const auto outs = ConvertStage::outputs();
+	bool makes = pout && std::find(outs.begin(), outs.end(), pout->drm) != outs.end();
+	if (makes)
+		p->stage->setOutput(pout->drm);
+	if (!pin || !makes || !p->stage->accepts(*pin) || p->stage->produces(*pin) != pout->drm) {
+		std::string why = !makes
+			? std::string("ConvertStage makes BGRx or RGB16, not ") + outName
+			: std::string("ConvertStage does not turn ") + inName + " into " + outName;
 		p->negotiationErrorPosted = true;
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-				  ("cannot convert %s to %s", inName, outName),
-				  ("%s", makes.c_str()));
+				  ("cannot convert %s to %s", inName, outName), ("%s", why.c_str()));
 		return FALSE;
 	}
 	CaptureFormat cf;
@@ -366,7 +362,9 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 	GST_INFO_OBJECT(self, "%s %dx%d (colorimetry %s) -> %s: %s %s range, %u thread(s)", inName,
 			GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in),
 			colorimetry ? colorimetry : "unknown", outName,
-			p->stage->encoding() == YuvEncoding::BT709 ? "BT.709" : "BT.601",
+			p->stage->encoding() == YuvEncoding::BT709            ? "BT.709"
+				: p->stage->encoding() == YuvEncoding::BT2020 ? "BT.2020"
+									      : "BT.601",
 			p->stage->range() == YuvRange::Full ? "full" : "limited", threads);
 	g_free(colorimetry);
 	return TRUE;
@@ -390,8 +388,8 @@ static gboolean gst_dmapipe_convert_sink_event(GstBaseTransform *trans, GstEvent
 		GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
 				  ("cannot convert %s to any format downstream takes (%s)",
 				   in.c_str(), out.c_str()),
-				  ("ConvertStage makes BGRx (DRM XRGB8888) of the formats in the sink "
-				   "template; other formats only pass through"));
+				  ("ConvertStage makes BGRx (DRM XRGB8888) or RGB16 (DRM RGB565) of the "
+				   "formats in the sink template; other formats only pass through"));
 	}
 	return ret;
 }
@@ -651,9 +649,9 @@ static void gst_dmapipe_convert_class_init(GstDmapipeConvertClass *klass)
 	gst_caps_unref(caps);
 	gst_element_class_set_static_metadata(
 		element, "dmapipe dma-buf colour converter", "Filter/Converter/Video",
-		"Converts YUYV, UYVY and NV12 (and whatever else libdmapipe's ConvertStage takes) "
-		"to "
-		"BGRx (DRM XRGB8888), BT.601/709 and range from the caps, reading and writing "
+		"Converts YUYV, UYVY, NV12, I420, GRAY8 (and whatever else libdmapipe's ConvertStage "
+		"takes) to BGRx (DRM XRGB8888) or RGB16 (DRM RGB565), BT.601/709/2020 and range "
+		"from the caps, reading and writing "
 		"dma-bufs with DMA_BUF_IOCTL_SYNC brackets; writes into downstream's dma-buf pool "
 		"when it offers one (dmapipesink's scanout buffers)",
 		"dmapipe");
