@@ -33,8 +33,8 @@ expect "an allocation strategy that does not exist" "alloc|bogus" \
 expect "a display driver that does not exist" "nosuchdrm" \
 	videotestsrc num-buffers=5 ! video/x-raw,format=BGRx,width=640,height=480 \
 	! dmapipesink driver-name=nosuchdrm
-expect "a format dmapipeconvert cannot convert" "not-negotiated|not negotiate|could not link|GRAY8|Gray" \
-	videotestsrc num-buffers=5 ! video/x-raw,format=GRAY8,width=64,height=64 \
+expect "a format dmapipeconvert cannot convert" "not-negotiated|not negotiate|could not link|GRAY16|Gray" \
+	videotestsrc num-buffers=5 ! video/x-raw,format=GRAY16_LE,width=64,height=64 \
 	! dmapipeconvert ! fakesink
 [ $fail = 0 ] && echo "PASS: every bad input failed cleanly with a message naming it"
 exit $fail
