@@ -179,8 +179,13 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 	unsigned got = 0, errors = 0;
 	uint64_t lastTs = 0;
 	std::vector<uint8_t> last;
-	/* A bound for a stuck camera, not a speed check: vimc under TCG with other VMs runs ~2 fps. */
-	uint64_t deadline = monotonicNs() + 30000000000ull;
+	/*
+	 * A bound for a stuck camera, not a speed check: no frame for 15 s.
+	 * vimc under TCG runs ~2 fps, and ~0.7 fps under libcamera >= 0.1,
+	 * which debayers a 1920x1080 sensor frame whatever the stream size.
+	 */
+	const uint64_t stuckNs = 15000000000ull;
+	uint64_t deadline = monotonicNs() + stuckNs;
 	while (got < frames && monotonicNs() < deadline) {
 		pollfd pfd = { src.fd(), POLLIN, 0 };
 		if (poll(&pfd, 1, 1000) <= 0)
@@ -188,6 +193,7 @@ static std::vector<uint8_t> grab(Source &src, const CaptureFormat &f, unsigned f
 		FrameInfo info;
 		bool error = false;
 		while (got < frames && src.dequeue(info, &error)) {
+			deadline = monotonicNs() + stuckNs;
 			if (error) {
 				errors++;
 			} else {
