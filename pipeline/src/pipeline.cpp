@@ -931,63 +931,39 @@ void PipelinePrivate::finish(bool graceful)
 	updateEpoll();
 }
 
+/*
+ * run() is the loop an application would write around fd() and dispatch():
+ * it blocks in epoll_wait on the pipeline's own epoll set.  It must not
+ * poll() the raw fds each iteration: poll on a V4L2 fd is vb2_fop_poll,
+ * which takes the queue's mutex, and a driver that fills frames on the CPU
+ * (vivid) holds that mutex for the whole fill, so every wake-up for a flip
+ * or a stage spun on it (docs/benchmarks.md, the steady-state profile).
+ * epoll asks the camera's poll only when its wait queue wakes.
+ */
 void PipelinePrivate::run()
 {
 	start();
-	try {
-		while (!finished()) {
-			bool capturing = this->capturing();
-			pollfd fds[4] = {
-				{ capturing ? capture_->fd() : -1, POLLIN, 0 },
-				{ wantFlip() ? display_->fd() : -1, POLLIN, 0 },
-				{ stopFd_.get(), POLLIN, 0 },
-				{ doneFd_.get(), POLLIN, 0 }, /* -1 without a stage worker */
-			};
-			/*
-			 * Wake at least every second: a device that disappears does
-			 * not always wake a sleeping poll (vivid's disconnect), so
-			 * silence gets a health check.
-			 */
-			int timeout = 1000;
-			if (nextStatsNs_) {
-				uint64_t now = monotonicNs();
-				timeout = std::min<int>(
-					timeout,
-					now >= nextStatsNs_
-						? 0
-						: int((nextStatsNs_ - now) / 1000000 + 1));
-			}
-			int n = poll(fds, 4, timeout);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				throwErrno("poll", "pipeline");
-			}
-			if (fds[2].revents)
-				break;
-			Ready r;
-			r.capture = fds[0].revents;
-			r.flip = fds[1].revents & POLLIN;
-			r.workerDone = fds[3].revents & POLLIN;
-			r.idle = n == 0;
-			if (!handle(r))
-				break;
-		}
-	} catch (...) {
-		finish(false);
-		throw;
+	while (dispatchWait(-1)) {
 	}
-	finish(true);
 }
 
 bool PipelinePrivate::dispatch()
 {
+	return dispatchWait(0);
+}
+
+bool PipelinePrivate::dispatchWait(int timeoutMs)
+{
 	if (!streaming_)
 		return false;
 	epoll_event events[4];
-	int n = epoll_wait(epollFd_.get(), events, 4, 0);
-	if (n < 0 && errno != EINTR)
+	int n = epoll_wait(epollFd_.get(), events, 4, timeoutMs);
+	if (n < 0 && errno != EINTR) {
+		int err = errno;
+		finish(false);
+		errno = err;
 		throwErrno("epoll_wait", "pipeline");
+	}
 	Ready r;
 	bool timer = false;
 	for (int i = 0; i < n; i++) {

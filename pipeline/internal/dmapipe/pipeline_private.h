@@ -83,6 +83,8 @@ private:
 		bool idle = false; /* nothing for a second: check the camera */
 	};
 
+	/* One round of dispatch(), waiting up to timeoutMs (-1: until an event) for one. */
+	bool dispatchWait(int timeoutMs);
 	void chooseStrategy(const PipelineConfig &config);
 	void negotiate(const PipelineConfig &config, const std::vector<uint32_t> &camFormats,
 		       const std::optional<PixelFormat> &wanted);
