@@ -39,6 +39,9 @@
 
 #include <algorithm>
 
+#include "convert_fast.h"
+#include "yuv_matrix.h"
+
 #include <drm_fourcc.h>
 #include <linux/videodev2.h>
 
@@ -78,22 +81,8 @@ constexpr int64_t kBias = 256; /* in units of 2^-32, see top of file */
 
 constexpr Coeffs makeCoeffs(YuvEncoding enc, YuvRange range)
 {
-	const double kr = enc == YuvEncoding::BT709 ? 0.2126
-		: enc == YuvEncoding::BT2020        ? 0.2627
-						    : 0.299;
-	const double kb = enc == YuvEncoding::BT709 ? 0.0722
-		: enc == YuvEncoding::BT2020        ? 0.0593
-						    : 0.114;
-	const double kg = 1.0 - kr - kb;
-	const bool full = range == YuvRange::Full;
-	const double ys = full ? 1.0 : 255.0 / 219.0;
-	const double cs = full ? 1.0 : 255.0 / 224.0;
-	const double yo = full ? 0.0 : 16.0;
-
-	const double rv = 2.0 * (1.0 - kr) * cs;
-	const double bu = 2.0 * (1.0 - kb) * cs;
-	const double gu = -kb * 2.0 * (1.0 - kb) / kg * cs;
-	const double gv = -kr * 2.0 * (1.0 - kr) / kg * cs;
+	const YuvMatrix m = yuvMatrix(enc, range);
+	const double ys = m.ys, yo = m.yo, rv = m.rv, gu = m.gu, gv = m.gv, bu = m.bu;
 
 	const double one = double(int64_t(1) << kFracBits);
 	const int64_t half = int64_t(1) << (kFracBits - 1);
@@ -373,6 +362,37 @@ DMAPIPE_CONVERT_CLONES void convertRgb(uint32_t fourcc, bool rgb565, const Const
 	}
 }
 
+/* ConvertPrecision::Fast: the layout's rows through the chosen ISA, the scalar reference for the rest. */
+void fastRows(const YuvLayout &l, bool rgb565, const ConstPlane *src, uint8_t *dst,
+	      uint32_t dstStride, uint32_t width, uint32_t rowBegin, uint32_t rowEnd,
+	      YuvEncoding enc, YuvRange range)
+{
+	using fastconv::Layout;
+	/* Packed and semi-planar pairs are in memory order: Cr first swaps the factors. */
+	const bool swap = l.kind != YuvLayout::Planar && l.vOff < l.uOff;
+	const fastconv::Coeffs k = fastconv::makeCoeffs(enc, range, swap);
+	const fastconv::RowFn simd = fastconv::rowFunction(convertIsa());
+	fastconv::Row r;
+	r.layout = l.kind == YuvLayout::Packed    ? (l.yOff ? Layout::PackedY1 : Layout::PackedY0)
+		: l.kind == YuvLayout::SemiPlanar ? Layout::SemiPlanar
+		: l.kind == YuvLayout::Planar     ? Layout::Planar
+						  : Layout::Grey;
+	r.rgb565 = rgb565;
+	r.width = width;
+	r.c0 = r.c1 = nullptr;
+	for (uint32_t row = rowBegin; row < rowEnd; row++) {
+		const uint32_t crow = row / l.vsub;
+		r.d = dst + size_t(row) * dstStride;
+		/* Packed: the macropixel's first byte, whatever comes first. */
+		r.y = src[0].data + size_t(row) * src[0].stride;
+		if (l.kind != YuvLayout::Packed && l.kind != YuvLayout::Grey) {
+			r.c0 = src[l.uPlane].data + size_t(crow) * src[l.uPlane].stride;
+			r.c1 = src[l.vPlane].data + size_t(crow) * src[l.vPlane].stride;
+		}
+		fastconv::rowScalar(r, k, simd ? simd(r, k) : 0);
+	}
+}
+
 bool rgbSource(uint32_t src, uint32_t dst)
 {
 	switch (src) {
@@ -414,8 +434,8 @@ unsigned convertPlanes(uint32_t srcFourcc)
 }
 
 void convertFrame(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint32_t dstFourcc,
-		  uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height,
-		  YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
+		  uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
+		  YuvRange range, uint32_t rowBegin, uint32_t rowEnd, ConvertPrecision precision)
 {
 	if (!convertSupported(srcFourcc, dstFourcc) || numPlanes < convertPlanes(srcFourcc) ||
 	    !src || !dst)
@@ -428,6 +448,10 @@ void convertFrame(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes,
 	YuvLayout l;
 	if (!yuvLayout(srcFourcc, &l)) {
 		convertRgb(srcFourcc, rgb565, src, dst, dstStride, width, rowBegin, rowEnd);
+		return;
+	}
+	if (precision == ConvertPrecision::Fast) {
+		fastRows(l, rgb565, src, dst, dstStride, width, rowBegin, rowEnd, enc, range);
 		return;
 	}
 	const bool full = range == YuvRange::Full;
@@ -448,10 +472,10 @@ void convertFrame(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes,
 
 void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint8_t *dst,
 		       uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
-		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd)
+		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd, ConvertPrecision precision)
 {
 	convertFrame(srcFourcc, src, numPlanes, DRM_FORMAT_XRGB8888, dst, dstStride, width, height,
-		     enc, range, rowBegin, rowEnd);
+		     enc, range, rowBegin, rowEnd, precision);
 }
 
 void yuvParamsFromV4l2(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantization, bool isRgb,

@@ -5,6 +5,7 @@
 #include <dmapipe/error.h>
 #include <dmapipe/fd.h>
 #include <dmapipe/pipeline.h>
+#include <dmapipe/stages.h>
 #include <dmapipe/stats.h>
 
 #include <cerrno>
@@ -168,4 +169,29 @@ TEST(Stats, Percentiles)
 	EXPECT_NE(s.summary(0).find("displayed: 100 dropped: 0"), std::string::npos);
 	Stats empty;
 	EXPECT_EQ(empty.latencyMs(50), 0);
+}
+
+/* The stage converts Fast unless its spec says exact; parameters are colon-separated. */
+TEST(Stages, ConvertSpec)
+{
+	auto precision = [](const std::string &spec) {
+		auto s = std::dynamic_pointer_cast<ConvertStage>(makeStage(spec));
+		EXPECT_TRUE(s) << spec;
+		return s ? s->precision() : ConvertPrecision::Fast;
+	};
+	EXPECT_EQ(precision("convert"), ConvertPrecision::Fast);
+	EXPECT_EQ(precision("convert:threads=2"), ConvertPrecision::Fast);
+	EXPECT_EQ(precision("convert:exact"), ConvertPrecision::Exact);
+	EXPECT_EQ(precision("convert:threads=2:exact"), ConvertPrecision::Exact);
+	EXPECT_EQ(precision("convert:exact:threads=1"), ConvertPrecision::Exact);
+	for (const char *bad : { "convert:fast", "convert:threads=0",
+				 "convert:threads=2:", "convert:exact=1", "convert:" }) {
+		try {
+			makeStage(bad);
+			ADD_FAILURE() << bad << " was accepted";
+		} catch (const Error &e) {
+			EXPECT_NE(std::string(e.what()).find("convert"), std::string::npos)
+				<< e.what();
+		}
+	}
 }

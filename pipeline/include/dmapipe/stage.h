@@ -63,8 +63,8 @@ public:
 
 /**
  * @brief One of the library's stages by name: "convert", "convert:threads=2",
- * "overlay", "overlay:scale=2", "analysis". Throws Error on a bad name or
- * parameter.
+ * "convert:exact", "convert:threads=2:exact", "overlay", "overlay:scale=2",
+ * "analysis". Throws Error on a bad name or parameter.
  */
 DMAPIPE_EXPORT std::shared_ptr<Stage> makeStage(const std::string &spec);
 /** @brief makeStage() for each of a comma-separated list of specs. */

@@ -38,6 +38,30 @@ enum class YuvEncoding { BT601, BT709, BT2020 };
 enum class YuvRange { Limited, Full };
 
 /*
+ * Exact: as above, every byte the exactly rounded equation (32 fractional
+ * bits; the reference). Fast: 13 fractional bits in 16-bit lanes with 32-bit
+ * sums (src/convert_fast.h), explicit SIMD, every byte within 1 of Exact's
+ * (checked for all 2^24 inputs); what ConvertStage uses unless told
+ * "exact". Both clamp and truncate to RGB565 the same way. R'G'B' sources
+ * are reordered the same way by both.
+ */
+enum class ConvertPrecision { Fast, Exact };
+
+/*
+ * The instruction set Fast runs on: the best this CPU has (AVX2, else SSE2
+ * on x86-64; NEON on arm64; else the scalar reference) unless the
+ * environment's DMAPIPE_CONVERT_ISA names another supported one. Every ISA
+ * gives the same bytes as Scalar; setConvertIsa() is for tests and
+ * benchmarks (it is process-wide) and fails for an ISA the build or CPU
+ * lacks.
+ */
+enum class ConvertIsa { Scalar, Sse2, Avx2, Neon };
+bool convertIsaSupported(ConvertIsa isa);
+ConvertIsa convertIsa();
+bool setConvertIsa(ConvertIsa isa);
+const char *convertIsaName(ConvertIsa isa);
+
+/*
  * Sources, by DRM fourcc (planes as DRM and V4L2's ...M formats order them):
  *  - packed 4:2:2, one plane: YUYV, YVYU, UYVY, VYUY;
  *  - semi-planar: NV12, NV21 (4:2:0), NV16, NV61 (4:2:2): Y plane, then
@@ -82,12 +106,14 @@ unsigned convertPlanes(uint32_t srcFourcc);
  */
 void convertFrame(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint32_t dstFourcc,
 		  uint8_t *dst, uint32_t dstStride, uint32_t width, uint32_t height,
-		  YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd);
+		  YuvEncoding enc, YuvRange range, uint32_t rowBegin, uint32_t rowEnd,
+		  ConvertPrecision precision = ConvertPrecision::Exact);
 
 /* convertFrame() into XRGB8888. */
 void convertToXrgb8888(uint32_t srcFourcc, const ConstPlane *src, unsigned numPlanes, uint8_t *dst,
 		       uint32_t dstStride, uint32_t width, uint32_t height, YuvEncoding enc,
-		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd);
+		       YuvRange range, uint32_t rowBegin, uint32_t rowEnd,
+		       ConvertPrecision precision = ConvertPrecision::Exact);
 
 /*
  * Chooses encoding/range from V4L2 colorimetry (enum v4l2_colorspace,

@@ -24,8 +24,12 @@ namespace dmapipe {
 class ConvertStage : public Stage
 {
 public:
-	/* output: DRM_FORMAT_XRGB8888 (the default) or DRM_FORMAT_RGB565. */
-	explicit ConvertStage(unsigned threads = 1, uint32_t output = 0);
+	/*
+	 * output: DRM_FORMAT_XRGB8888 (the default) or DRM_FORMAT_RGB565.
+	 * precision: Fast (within 1 of exact, SIMD) or Exact (convert.h).
+	 */
+	explicit ConvertStage(unsigned threads = 1, uint32_t output = 0,
+			      ConvertPrecision precision = ConvertPrecision::Fast);
 	~ConvertStage() override;
 	std::string name() const override { return "convert"; }
 	Access access() const override { return Access::Read; }
@@ -42,12 +46,14 @@ public:
 
 	YuvEncoding encoding() const { return enc_; }
 	YuvRange range() const { return range_; }
+	ConvertPrecision precision() const { return precision_; }
 
 private:
 	struct Workers;
 	YuvEncoding enc_ = YuvEncoding::BT601;
 	YuvRange range_ = YuvRange::Limited;
 	uint32_t output_;
+	ConvertPrecision precision_;
 	unsigned threads_;
 	std::unique_ptr<Workers> workers_;
 };
