@@ -197,7 +197,11 @@ Result runCase(const std::string &display, bool writeback, const std::string &fo
 		if (!recorder->find(lastSequence, &in))
 			throw std::runtime_error("frame " + std::to_string(lastSequence) +
 						 " was not recorded");
-		/* The reference: the captured frame through the unit-proven kernel, with vivid's colorimetry. */
+		/*
+		 * The reference: the captured frame through the unit-proven kernel, with
+		 * vivid's colorimetry, at the stage's precision (Fast: within 1 of exact,
+		 * every ISA bit-exact with its scalar reference).
+		 */
 		const CaptureFormat &cf = p.captureFormat();
 		YuvEncoding enc;
 		YuvRange range;
@@ -208,7 +212,8 @@ Result runCase(const std::string &display, bool writeback, const std::string &fo
 			planes.push_back({ in.planes[q].data(), in.strides[q] });
 		std::vector<uint8_t> want(size_t(w) * h * 4);
 		convertFrame(in.format.drm, planes.data(), unsigned(planes.size()),
-			     DRM_FORMAT_XRGB8888, want.data(), w * 4, w, h, enc, range, 0, h);
+			     DRM_FORMAT_XRGB8888, want.data(), w * 4, w, h, enc, range, 0, h,
+			     ConvertPrecision::Fast);
 		std::vector<uint8_t> got;
 		std::string why;
 		if (!readScreen(p.display(), p.layout(), w, h, writeback, &got, &why))
