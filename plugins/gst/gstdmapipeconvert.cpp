@@ -187,9 +187,11 @@ namespace {
 struct Priv {
 	/* properties (object lock) */
 	guint threads = 0;
+	gboolean exact = FALSE;
 
 	std::unique_ptr<ConvertStage> stage;
 	guint stageThreads = 0;
+	gboolean stageExact = FALSE;
 	GstVideoInfo inInfo, outInfo;
 	SysmemFrame sysIn, sysOut;
 	/* Our own pool's allocator, made once per READY -> PAUSED. */
@@ -210,7 +212,7 @@ G_DEFINE_TYPE(GstDmapipeConvert, gst_dmapipe_convert, GST_TYPE_BASE_TRANSFORM)
 GST_ELEMENT_REGISTER_DEFINE(dmapipeconvert, "dmapipeconvert", GST_RANK_NONE,
 			    gst_dmapipe_convert_get_type());
 
-enum { PROP_0, PROP_THREADS };
+enum { PROP_0, PROP_THREADS, PROP_EXACT };
 
 static guint defaultThreads()
 {
@@ -226,6 +228,9 @@ static void gst_dmapipe_convert_set_property(GObject *object, guint id, const GV
 	case PROP_THREADS:
 		self->priv->threads = g_value_get_uint(value);
 		break;
+	case PROP_EXACT:
+		self->priv->exact = g_value_get_boolean(value);
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
 	}
@@ -240,6 +245,9 @@ static void gst_dmapipe_convert_get_property(GObject *object, guint id, GValue *
 	switch (id) {
 	case PROP_THREADS:
 		g_value_set_uint(value, self->priv->threads);
+		break;
+	case PROP_EXACT:
+		g_value_set_boolean(value, self->priv->exact);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -334,10 +342,13 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 	auto pout = pixelFormatFromVideo(GST_VIDEO_INFO_FORMAT(&out));
 	GST_OBJECT_LOCK(self);
 	guint threads = p->threads ? p->threads : defaultThreads();
+	const gboolean exact = p->exact;
 	GST_OBJECT_UNLOCK(self);
-	if (!p->stage || p->stageThreads != threads) {
-		p->stage = std::make_unique<ConvertStage>(threads);
+	if (!p->stage || p->stageThreads != threads || p->stageExact != exact) {
+		p->stage = std::make_unique<ConvertStage>(
+			threads, 0, exact ? ConvertPrecision::Exact : ConvertPrecision::Fast);
 		p->stageThreads = threads;
+		p->stageExact = exact;
 	}
 	const auto outs = ConvertStage::outputs();
 	bool makes = pout && std::find(outs.begin(), outs.end(), pout->drm) != outs.end();
@@ -359,13 +370,14 @@ static gboolean gst_dmapipe_convert_set_caps(GstBaseTransform *trans, GstCaps *i
 	v4l2Colorimetry(in.colorimetry, cf);
 	p->stage->configure(cf);
 	gchar *colorimetry = gst_video_colorimetry_to_string(&in.colorimetry);
-	GST_INFO_OBJECT(self, "%s %dx%d (colorimetry %s) -> %s: %s %s range, %u thread(s)", inName,
-			GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in),
+	GST_INFO_OBJECT(self, "%s %dx%d (colorimetry %s) -> %s: %s %s range, %u thread(s), %s",
+			inName, GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in),
 			colorimetry ? colorimetry : "unknown", outName,
 			p->stage->encoding() == YuvEncoding::BT709            ? "BT.709"
 				: p->stage->encoding() == YuvEncoding::BT2020 ? "BT.2020"
 									      : "BT.601",
-			p->stage->range() == YuvRange::Full ? "full" : "limited", threads);
+			p->stage->range() == YuvRange::Full ? "full" : "limited", threads,
+			exact ? "exact" : convertIsaName(convertIsa()));
 	g_free(colorimetry);
 	return TRUE;
 }
@@ -636,6 +648,14 @@ static void gst_dmapipe_convert_class_init(GstDmapipeConvertClass *klass)
 				  0, 64, 0,
 				  GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
 					      GST_PARAM_MUTABLE_READY)));
+	g_object_class_install_property(
+		gobject, PROP_EXACT,
+		g_param_spec_boolean("exact", "Exact",
+				     "Every byte the exactly rounded BT.601/709/2020 result "
+				     "(slower); by default SIMD within 1 of it (taken at negotiation)",
+				     FALSE,
+				     GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+						 GST_PARAM_MUTABLE_READY)));
 
 	std::vector<uint32_t> formats = acceptedFormats();
 	for (uint32_t f : producedFormats())

@@ -15,9 +15,12 @@
  *
  * Prints one JSON line per (format, size, implementation, threads):
  *   {"format":"YUYV","width":1920,"height":1080,"impl":"dmapipe","threads":1,
- *    "ms":1.7,"ms_min":1.6,"ms_max":1.8,"src_bytes":..,"dst_bytes":..}
- * impl is dmapipe, videoconvert or memcpy (floor: (src + dst) / 2 bytes
- * copied, i.e. src + dst bytes of traffic, one thread).
+ *    "ms":1.7,"ms_min":1.6,"ms_max":1.8,"src_bytes":..,"dst_bytes":..,"isa":"avx2"}
+ * impl is dmapipe (the stage as users get it: ConvertPrecision::Fast on the
+ * CPU's best ISA), videoconvert or memcpy (floor: (src + dst) / 2 bytes
+ * copied, i.e. src + dst bytes of traffic, one thread); with 1 thread also
+ * dmapipe-<isa> for every other ISA the CPU has (scalar included: the
+ * reference) and dmapipe-exact (ConvertPrecision::Exact).
  *
  * usage: convert-vs-videoconvert [--rounds N] [--frames N] [--threads N]
  *                                [--sizes 640x480,...] [--formats YUYV,...]
@@ -142,6 +145,7 @@ struct Series {
 	unsigned threads;
 	std::vector<double> rounds;
 	int maxDiff = -1; /* videoconvert's largest channel difference from ours */
+	const char *isa = "";
 };
 
 void print(const Case &c, const Series &s)
@@ -149,9 +153,9 @@ void print(const Case &c, const Series &s)
 	const auto [lo, hi] = std::minmax_element(s.rounds.begin(), s.rounds.end());
 	std::printf("{\"format\":\"%s\",\"width\":%u,\"height\":%u,\"impl\":\"%s\",\"threads\":%u,"
 		    "\"ms\":%.4f,\"ms_min\":%.4f,\"ms_max\":%.4f,\"rounds\":%zu,"
-		    "\"src_bytes\":%zu,\"dst_bytes\":%zu,\"max_diff\":%d}\n",
+		    "\"src_bytes\":%zu,\"dst_bytes\":%zu,\"max_diff\":%d,\"isa\":\"%s\"}\n",
 		    c.format->name, c.width, c.height, s.impl.c_str(), s.threads, median(s.rounds),
-		    *lo, *hi, s.rounds.size(), c.srcBytes(), c.dstBytes(), s.maxDiff);
+		    *lo, *hi, s.rounds.size(), c.srcBytes(), c.dstBytes(), s.maxDiff, s.isa);
 	std::fflush(stdout);
 }
 
@@ -222,6 +226,30 @@ int main(int argc, char **argv)
 			Series gst[2] = { { "videoconvert", 1, {} },
 					  { "videoconvert", nthreads, {} } };
 			Series copy = { "memcpy", 1, {} };
+			const ConvertIsa best = convertIsa();
+			ours[0].isa = ours[1].isa = convertIsaName(best);
+			/* The other ISAs and the exact path, one thread each, through a stage of their own. */
+			struct Variant {
+				Series series;
+				ConvertIsa isa;
+				std::unique_ptr<ConvertStage> stage;
+			};
+			std::vector<Variant> variants;
+			for (ConvertIsa isa : { ConvertIsa::Scalar, ConvertIsa::Sse2,
+						ConvertIsa::Avx2, ConvertIsa::Neon })
+				if (isa != best && convertIsaSupported(isa))
+					variants.push_back(
+						{ { std::string("dmapipe-") + convertIsaName(isa),
+						    1,
+						    {},
+						    -1,
+						    convertIsaName(isa) },
+						  isa,
+						  std::make_unique<ConvertStage>(1) });
+			variants.push_back(
+				{ { "dmapipe-exact", 1, {}, -1, "clones" },
+				  best,
+				  std::make_unique<ConvertStage>(1, 0, ConvertPrecision::Exact) });
 			GstVideoConverter *conv[2];
 			std::unique_ptr<ConvertStage> stage[2];
 			CaptureFormat cf;
@@ -232,6 +260,8 @@ int main(int argc, char **argv)
 				stage[t] = std::make_unique<ConvertStage>(counts[t]);
 				stage[t]->configure(cf); /* colorspace default: BT.601 limited */
 			}
+			for (Variant &v : variants)
+				v.stage->configure(cf);
 			uint8_t *dst =
 				static_cast<uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&c.dstFrame, 0));
 			const uint32_t dstStride =
@@ -248,12 +278,11 @@ int main(int argc, char **argv)
 
 			/*
 			 * The same work on both sides: videoconvert's output stays
-			 * within its documented rounding of ours (tests/unit/test_convert.cpp:
-			 * at most 6 for limited range).
+			 * within its documented rounding of the exact result
+			 * (tests/unit/test_convert.cpp: at most 6 for limited range),
+			 * and the stage's fast path within 1 of that.
 			 */
-			convertToXrgb8888(f->drm, c.planes.data(), unsigned(c.planes.size()), dst,
-					  dstStride, w, h, YuvEncoding::BT601, YuvRange::Limited, 0,
-					  h);
+			stage[0]->convert(in, out);
 			std::vector<uint8_t> mine(dst, dst + size_t(dstStride) * h);
 			gst_video_converter_frame(conv[0], &c.srcFrame, &c.dstFrame);
 			int maxDiff = 0;
@@ -265,7 +294,7 @@ int main(int argc, char **argv)
 							std::abs(int(mine[size_t(y) * dstStride + x]) -
 								 int(dst[size_t(y) * dstStride + x])));
 			gst[0].maxDiff = gst[1].maxDiff = maxDiff;
-			if (maxDiff > 6) {
+			if (maxDiff > 7) {
 				std::fprintf(
 					stderr,
 					"%s %ux%u: videoconvert differs from ours by %d: not the same conversion\n",
@@ -282,6 +311,12 @@ int main(int argc, char **argv)
 									  &c.dstFrame);
 					}));
 				}
+				for (Variant &v : variants) {
+					setConvertIsa(v.isa);
+					v.series.rounds.push_back(timeFrames(
+						frames, [&] { v.stage->convert(in, out); }));
+					setConvertIsa(best);
+				}
 				copy.rounds.push_back(timeFrames(frames, [&] {
 					std::memcpy(to.data(), from.data(), copyBytes);
 					asm volatile("" : : "r"(to.data()) : "memory");
@@ -292,6 +327,8 @@ int main(int argc, char **argv)
 				print(c, gst[t]);
 				gst_video_converter_free(conv[t]);
 			}
+			for (const Variant &v : variants)
+				print(c, v.series);
 			print(c, copy);
 		}
 	}
