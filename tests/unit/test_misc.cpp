@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <dirent.h>
+#include <drm_fourcc.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/dma-buf.h>
@@ -193,5 +194,45 @@ TEST(Stages, ConvertSpec)
 			EXPECT_NE(std::string(e.what()).find("convert"), std::string::npos)
 				<< e.what();
 		}
+	}
+}
+
+/*
+ * Threads claim chunks of rows: whatever each thread ends up doing, the frame
+ * is the single-threaded one, frame after frame (one worker waking late,
+ * another finding no rows left), for every thread count and a 4:2:0 layout
+ * whose chroma rows chunks must not split.
+ */
+TEST(Stages, ConvertThreadsMatchOneThread)
+{
+	/* 1031 wide: chunks of 30 rows, 5 of them. */
+	const uint32_t w = 1031, h = 121, cw = (w + 1) / 2, ch = (h + 1) / 2;
+	std::vector<uint8_t> y(size_t(w) * h), uv(size_t(cw) * 2 * ch);
+	uint32_t seed = 1;
+	for (auto *v : { &y, &uv })
+		for (auto &b : *v)
+			b = uint8_t((seed = seed * 1103515245u + 12345u) >> 16);
+	const uint8_t *src[2] = { y.data(), uv.data() };
+	const uint32_t srcStrides[2] = { w, cw * 2 };
+	CaptureFormat cf;
+	cf.format = *formatFromDrm(DRM_FORMAT_NV12);
+	cf.width = w, cf.height = h;
+	const Frame in(cf.format, w, h, src, srcStrides);
+	const uint32_t ds = w * 4 + 12;
+	auto convert = [&](ConvertStage &stage) {
+		std::vector<uint8_t> out(size_t(ds) * h, 0xab);
+		uint8_t *d = out.data();
+		WritableFrame frame(*formatFromDrm(DRM_FORMAT_XRGB8888), w, h, &d, &ds);
+		stage.convert(in, frame);
+		return out;
+	};
+	ConvertStage one(1);
+	one.configure(cf);
+	const std::vector<uint8_t> want = convert(one);
+	for (unsigned threads : { 2u, 3u, 8u }) {
+		ConvertStage many(threads);
+		many.configure(cf);
+		for (int i = 0; i < 100; i++)
+			ASSERT_EQ(convert(many), want) << threads << " threads, frame " << i;
 	}
 }
