@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Y'CbCr 4:2:2 / 4:2:0, grey and R'G'B' -> XRGB8888 / RGB565 kernels. See
- * convert.h for the contract.
+ * convert.h for the contract. This file holds the entry points, the layouts
+ * and ConvertPrecision::Exact's kernels; Fast's are in convert_fast.cpp.
  *
- * Arithmetic: each output channel is an affine function of the 8-bit inputs,
+ * Arithmetic (Exact): each output channel is an affine function of the 8-bit inputs,
  *     out = clamp(floor(cy*Y + cu*Cb + cv*Cr + o), 0, 255)
  * with the real coefficients scaled by 2^32 (o includes the centring of
  * Y'/Cb/Cr, the +1/2 of round-to-nearest and a small bias, below). 32
